@@ -26,6 +26,11 @@ import java.util.function.Supplier;
  * decoding away from near-ties.
  */
 public final class RandomCheckpoint {
+    /**
+     * Scale of the attention and MLP output projections: large enough that each layer moves the residual stream as
+     * much as the embedding does, so a tied-embedding model does not just repeat its input token.
+     */
+    private static final double OUT_SCALE = 4.0;
 
     /** What to generate. {@code intermediateSize} is the real MLP width (Qwen v1's config stores twice this). */
     public record Spec(Architecture arch, int layers, int hidden, int heads, int kvHeads, int headDim,
@@ -169,13 +174,13 @@ public final class RandomCheckpoint {
                     add.add(a.kNorm(i), g.around1(c.headDim()), c.headDim());
                 }
             }
-            add.add(a.attnOut(i) + ".weight", g.normalLike(1.0 / Math.sqrt(c.qSize()), (long) d * c.qSize()), d, c.qSize());
+            add.add(a.attnOut(i) + ".weight", g.normalLike(OUT_SCALE / Math.sqrt(c.qSize()), (long) d * c.qSize()), d, c.qSize());
             add.add(a.postAttentionNorm(i), g.around1(d), d);
             int f = c.intermediateSize();
             // v1 checkpoints list w1 (up) before w2 (gate); the order does not matter to readers.
             add.add(a.mlpUp(i) + ".weight", g.normalLike(sIn, (long) f * d), f, d);
             add.add(a.mlpGate(i) + ".weight", g.normalLike(sIn, (long) f * d), f, d);
-            add.add(a.mlpDown(i) + ".weight", g.normalLike(1.0 / Math.sqrt(f), (long) d * f), d, f);
+            add.add(a.mlpDown(i) + ".weight", g.normalLike(OUT_SCALE / Math.sqrt(f), (long) d * f), d, f);
         }
         add.add(a.finalNorm(), g.around1(d), d);
         if (!c.tieWordEmbeddings()) {

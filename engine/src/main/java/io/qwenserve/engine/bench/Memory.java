@@ -1,0 +1,61 @@
+package io.qwenserve.engine.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/** Process memory and machine memory bandwidth, for benchmark reports. */
+public final class Memory {
+    private Memory() {}
+
+    /** Resident set size of this process (Linux /proc), or -1. */
+    public static long rssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    /** MemAvailable from /proc/meminfo, or -1. */
+    public static long availableBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    /**
+     * Plain memory-read bandwidth with libtorch's threads: the best of several sums over a 512 MiB buffer (far larger
+     * than any cache).
+     */
+    public static double readBandwidthBytesPerSecond() {
+        try (PointerScope scope = new PointerScope()) {
+            long n = 128L << 20; // floats
+            Tensor t = torch.ones(n);
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < 6; i++) {
+                long t0 = System.nanoTime();
+                try (Tensor s = t.sum()) {
+                    s.item_float();
+                }
+                best = Math.min(best, System.nanoTime() - t0);
+            }
+            return n * 4 / (best / 1e9);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package io.qwenserve.engine.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.model.Generator;
+import io.qwenserve.engine.sample.SamplingParams;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code bin/qwen generate}: raw completion, like the seed's {@code model.generate}. */
+@Command(name = "generate", description = "Complete a prompt (raw text or ids) in process.")
+final class GenerateCommand implements Callable<Integer> {
+    @Mixin ModelArgs modelArgs;
+    @Mixin SamplingArgs sampling;
+
+    static final class Prompt {
+        @Option(names = "--prompt", description = "Prompt text (special-token surface forms are parsed).")
+        String text;
+
+        @Option(names = "--prompt-ids", description = "Prompt token ids, comma-separated.")
+        String ids;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Prompt prompt;
+
+    @Option(names = "--format", defaultValue = "text", description = "text (streamed), ids (generated ids on one line) or json.")
+    String format;
+
+    @Override
+    public Integer call() {
+        if (!format.equals("text") && !format.equals("ids") && !format.equals("json")) {
+            throw new IllegalArgumentException("--format must be text, ids or json");
+        }
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        try (LoadedModel m = modelArgs.load()) {
+            int[] promptIds = prompt.ids != null ? Ids.parse(prompt.ids) : m.tokenizer().encode(prompt.text);
+            SamplingParams params = sampling.params(m.defaults());
+            try (Generator g = new Generator(m.model(), m.tokenizer(), Math.min(m.maxContext(), promptIds.length + params.maxTokens() + 1))) {
+                Generator.Result r = g.generate(promptIds, params, m.stopIds(), (token, text) -> {
+                    if (format.equals("text")) {
+                        out.print(text);
+                        out.flush();
+                    }
+                });
+                switch (format) {
+                    case "text" -> out.println();
+                    case "ids" -> out.println(Ids.spaced(r.tokens()));
+                    default -> {
+                        ObjectMapper om = new ObjectMapper();
+                        ObjectNode o = om.createObjectNode();
+                        var pa = o.putArray("prompt_ids");
+                        for (int id : promptIds) {
+                            pa.add(id);
+                        }
+                        var ia = o.putArray("ids");
+                        for (int id : r.tokens()) {
+                            ia.add(id);
+                        }
+                        o.put("text", r.text());
+                        o.put("finish_reason", r.finishReason().wireName());
+                        o.putObject("usage").put("prompt_tokens", promptIds.length).put("completion_tokens", r.tokens().length);
+                        out.println(o);
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,86 @@
+package io.qwenserve.engine.kv;
+
+import io.qwenserve.engine.config.ModelConfig;
+import io.qwenserve.engine.model.Precision;
+import io.qwenserve.engine.model.Torch;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The paged KV cache: for every layer one K pool and one V pool of {@code numBlocks * blockSize} slots, allocated once.
+ * Slot {@code b * blockSize + i} holds position {@code i} of block {@code b}. Sequences own blocks through their block
+ * tables ({@link BlockPool}); attention reads K/V through those tables.
+ */
+public final class PagedKvCache implements AutoCloseable {
+    private final int blockSize;
+    private final int numBlocks;
+    private final Tensor[] k; // per layer [numSlots, kvHeads, headDim]
+    private final Tensor[] v;
+    private final BlockPool pool;
+    private final long bytes;
+
+    public PagedKvCache(ModelConfig cfg, int numBlocks, int blockSize, Precision precision, Device device) {
+        if (blockSize <= 0) {
+            throw new IllegalArgumentException("block size must be positive");
+        }
+        this.blockSize = blockSize;
+        this.numBlocks = numBlocks;
+        this.pool = new BlockPool(numBlocks);
+        this.k = new Tensor[cfg.numLayers()];
+        this.v = new Tensor[cfg.numLayers()];
+        long slots = (long) numBlocks * blockSize;
+        for (int i = 0; i < cfg.numLayers(); i++) {
+            k[i] = torch.zeros(new long[] {slots, cfg.numKvHeads(), cfg.headDim()}, Torch.options(precision.scalarType(), device));
+            v[i] = torch.zeros(new long[] {slots, cfg.numKvHeads(), cfg.headDim()}, Torch.options(precision.scalarType(), device));
+        }
+        this.bytes = bytesPerToken(cfg, precision) * slots;
+    }
+
+    /** K+V bytes one token occupies across all layers. */
+    public static long bytesPerToken(ModelConfig cfg, Precision precision) {
+        return 2L * cfg.numLayers() * cfg.numKvHeads() * cfg.headDim() * precision.bytes();
+    }
+
+    /** Blocks that fit in {@code budgetBytes}. */
+    public static int blocksForBudget(ModelConfig cfg, Precision precision, int blockSize, long budgetBytes) {
+        return (int) Math.max(1, budgetBytes / (bytesPerToken(cfg, precision) * blockSize));
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public int numBlocks() {
+        return numBlocks;
+    }
+
+    public BlockPool pool() {
+        return pool;
+    }
+
+    public Tensor keys(int layer) {
+        return k[layer];
+    }
+
+    public Tensor values(int layer) {
+        return v[layer];
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    /** Blocks needed to hold {@code tokens} positions. */
+    public int blocksFor(int tokens) {
+        return (tokens + blockSize - 1) / blockSize;
+    }
+
+    @Override
+    public void close() {
+        for (int i = 0; i < k.length; i++) {
+            k[i].close();
+            v[i].close();
+        }
+    }
+}

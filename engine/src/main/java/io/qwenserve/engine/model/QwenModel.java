@@ -1,0 +1,319 @@
+package io.qwenserve.engine.model;
+
+import io.qwenserve.engine.checkpoint.Checkpoint;
+import io.qwenserve.engine.checkpoint.TensorInfo;
+import io.qwenserve.engine.config.Architecture;
+import io.qwenserve.engine.config.ModelConfig;
+import io.qwenserve.engine.kv.PagedKvCache;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorArrayRef;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Qwen v1, Qwen2 and Qwen3 on libtorch: one forward pass for all three, reading K/V through a paged cache.
+ *
+ * <pre>
+ *   embed -> N x (RMSNorm, attention, residual, RMSNorm, SwiGLU MLP, residual) -> RMSNorm -> logits
+ * </pre>
+ *
+ * The families differ only in data ({@link ModelConfig}: biases, GQA, q/k norm, NTK/logN, tied embeddings) and in how
+ * their checkpoint tensors are named and fused at load: q/k/v become one [q+2kv, d] projection and gate/up one [2F, d]
+ * projection, so each layer runs four matrix products.
+ *
+ * <p>Not thread-safe: one engine thread owns a model and its cache. Every tensor made during a step is released before
+ * {@link #forward} returns, except the logits it returns.
+ */
+public final class QwenModel implements AutoCloseable {
+
+    /** One decoder layer's weights. */
+    private record Layer(
+            Tensor inputNorm,  // [d]
+            Linear qkv,        // [(H + 2 KV) * hd, d], bias when the family has one
+            Tensor qNorm,      // [hd] or null (Qwen3 only)
+            Tensor kNorm,      // [hd] or null
+            Linear out,        // [d, H * hd]
+            Tensor postNorm,   // [d]
+            Linear gateUp,     // [2F, d]: rows 0..F-1 gate (SiLU), F..2F-1 up
+            Linear down) {     // [d, F]
+    }
+
+    private final ModelConfig cfg;
+    private final Precision precision;
+    private final Device device;
+    private final RotaryEmbedding rope;
+    private final Tensor embedding; // [V, d]
+    private final Layer[] layers;
+    private final Tensor finalNorm; // [d]
+    private final Linear lmHead;    // [V, d]
+
+    private QwenModel(ModelConfig cfg, Precision precision, Device device, Tensor embedding, Layer[] layers,
+                      Tensor finalNorm, Linear lmHead) {
+        this.cfg = cfg;
+        this.precision = precision;
+        this.device = device;
+        this.rope = new RotaryEmbedding(cfg);
+        this.embedding = embedding;
+        this.layers = layers;
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+    }
+
+    /** Loads {@code dir} (config.json + safetensors). */
+    public static QwenModel load(Path dir, ModelOptions options) {
+        ModelConfig cfg = ModelConfig.load(dir);
+        Device device = Torch.device(options.device());
+        LinearKernel kernel = options.kernel() != null ? options.kernel()
+                : LinearKernel.defaultFor(device.is_cpu(), options.precision());
+        try (InferenceMode ignored = new InferenceMode();
+             Checkpoint ckpt = Checkpoint.open(dir)) {
+            WeightLoader loader = new WeightLoader(ckpt, options.precision(), device, options.progress() ? System.err : null);
+            Loader l = new Loader(cfg, ckpt, loader, kernel);
+            Tensor embedding = l.weight(cfg.architecture().embedding(), cfg.vocabSize(), cfg.hiddenSize());
+            Layer[] layers = new Layer[cfg.numLayers()];
+            for (int i = 0; i < layers.length; i++) {
+                layers[i] = l.layer(i);
+            }
+            Tensor finalNorm = l.weight(cfg.architecture().finalNorm(), cfg.hiddenSize());
+            Linear lmHead = cfg.tieWordEmbeddings()
+                    ? new Linear(new Tensor(embedding), null, kernel)
+                    : new Linear(l.weight(cfg.architecture().lmHead(), cfg.vocabSize(), cfg.hiddenSize()), null, kernel);
+            loader.finish();
+            return new QwenModel(cfg, options.precision(), device, embedding, layers, finalNorm, lmHead);
+        }
+    }
+
+    /** Reads, checks and fuses one family's tensors. */
+    private record Loader(ModelConfig cfg, Checkpoint ckpt, WeightLoader loader, LinearKernel kernel) {
+        Tensor weight(String name, long... shape) {
+            return loader.load(ckpt.requireFloat(name, shape));
+        }
+
+        Tensor optional(String name, long... shape) {
+            return ckpt.find(name).isPresent() ? weight(name, shape) : null;
+        }
+
+        Layer layer(int i) {
+            Architecture a = cfg.architecture();
+            long d = cfg.hiddenSize();
+            long q = cfg.qSize();
+            long kv = cfg.kvSize();
+            long f = cfg.intermediateSize();
+            Linear qkv;
+            if (a == Architecture.QWEN) {
+                qkv = new Linear(weight(a.fusedQkv(i) + ".weight", q + 2 * kv, d), weight(a.fusedQkv(i) + ".bias", q + 2 * kv), kernel);
+            } else {
+                Tensor w = cat(weight(a.qProj(i) + ".weight", q, d), weight(a.kProj(i) + ".weight", kv, d),
+                        weight(a.vProj(i) + ".weight", kv, d));
+                Tensor b = cfg.qkvBias() ? cat(weight(a.qProj(i) + ".bias", q), weight(a.kProj(i) + ".bias", kv),
+                        weight(a.vProj(i) + ".bias", kv)) : null;
+                qkv = new Linear(w, b, kernel);
+            }
+            Tensor qNorm = cfg.qkNorm() ? weight(a.qNorm(i), cfg.headDim()) : null;
+            Tensor kNorm = cfg.qkNorm() ? weight(a.kNorm(i), cfg.headDim()) : null;
+            Linear out = new Linear(weight(a.attnOut(i) + ".weight", d, q), optional(a.attnOut(i) + ".bias", d), kernel);
+            Linear gateUp = new Linear(cat(weight(a.mlpGate(i) + ".weight", f, d), weight(a.mlpUp(i) + ".weight", f, d)), null, kernel);
+            Linear down = new Linear(weight(a.mlpDown(i) + ".weight", d, f), null, kernel);
+            return new Layer(weight(a.inputNorm(i), d), qkv, qNorm, kNorm, out, weight(a.postAttentionNorm(i), d), gateUp, down);
+        }
+
+        private static Tensor cat(Tensor... parts) {
+            Tensor joined = torch.cat(new TensorArrayRef(new TensorVector(parts)), 0);
+            for (Tensor p : parts) {
+                p.close();
+            }
+            return joined;
+        }
+    }
+
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    public Precision precision() {
+        return precision;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public RotaryEmbedding rope() {
+        return rope;
+    }
+
+    /** The linear kernel the layers run. */
+    public LinearKernel kernel() {
+        return lmHead.kernel();
+    }
+
+    /**
+     * Runs one step: computes and caches K/V for every new token of the batch and returns float32 logits [R, V], one row
+     * per requested position in batch order. The caller closes the result.
+     */
+    public Tensor forward(ForwardBatch batch, PagedKvCache cache) {
+        try (InferenceMode ignored = new InferenceMode();
+             StepInputs in = new StepInputs(batch, rope, cache.blockSize(), cfg.groupSize(), device)) {
+            Tensor x = torch.index_select(embedding, 0, in.tokens); // [T, d]
+            for (int i = 0; i < layers.length; i++) {
+                Tensor next;
+                try (PointerScope scope = new PointerScope()) {
+                    next = layer(i, x, in, cache);
+                    next.retainReference(); // survives the scope; closed below
+                }
+                x.close();
+                x = next;
+            }
+            try (PointerScope scope = new PointerScope()) {
+                Tensor rows = in.logitRows == null ? x : torch.index_select(x, 0, in.logitRows);
+                Tensor logits = lmHead.apply(rmsNorm(rows, finalNorm)).to(ScalarType.Float);
+                logits.retainReference(); // the caller closes it
+                x.close();
+                return logits;
+            }
+        }
+    }
+
+    private Tensor layer(int i, Tensor x, StepInputs in, PagedKvCache cache) {
+        Layer l = layers[i];
+        Tensor h = x.add(attention(i, l, rmsNorm(x, l.inputNorm()), in, cache)); // residual
+        return h.add(mlp(l, rmsNorm(h, l.postNorm())));                          // residual
+    }
+
+    private Tensor attention(int layer, Layer l, Tensor h, StepInputs in, PagedKvCache cache) {
+        int t = in.numTokens;
+        int hd = cfg.headDim();
+        Tensor qkv = l.qkv().apply(h); // [T, (H + 2KV) hd]
+        Tensor q = qkv.narrow(1, 0, cfg.qSize()).view(t, cfg.numHeads(), hd);
+        Tensor k = qkv.narrow(1, cfg.qSize(), cfg.kvSize()).view(t, cfg.numKvHeads(), hd);
+        Tensor v = qkv.narrow(1, cfg.qSize() + cfg.kvSize(), cfg.kvSize()).view(t, cfg.numKvHeads(), hd);
+        if (l.qNorm() != null) { // Qwen3: per-head RMSNorm before RoPE
+            q = rmsNorm(q, l.qNorm());
+            k = rmsNorm(k, l.kNorm());
+        }
+        q = rotate(q, in);
+        k = rotate(k, in);
+        if (in.logn != null) { // Qwen v1 logN scaling, queries only, after the keys are cached
+            q = q.mul(in.logn).to(precision.scalarType());
+        }
+        cache.keys(layer).index_copy_(0, in.slots, k);
+        cache.values(layer).index_copy_(0, in.slots, v);
+        Tensor o = attend(layer, q, in, cache); // [T, H hd]
+        return l.out().apply(o);
+    }
+
+    /** Half-split RoPE over the first rotaryDim dims of each head, in float32 as the reference code does. */
+    private Tensor rotate(Tensor x, StepInputs in) {
+        int r = rope.rotaryDim();
+        int hd = cfg.headDim();
+        Tensor xf = x.to(ScalarType.Float);
+        Tensor x1 = xf.narrow(2, 0, r / 2);
+        Tensor x2 = xf.narrow(2, r / 2, r / 2);
+        Tensor o1 = x1.mul(in.cos).sub(x2.mul(in.sin));
+        Tensor o2 = x2.mul(in.cos).add(x1.mul(in.sin));
+        Tensor[] parts = r == hd ? new Tensor[] {o1, o2} : new Tensor[] {o1, o2, xf.narrow(2, r, hd - r)};
+        return torch.cat(new TensorArrayRef(new TensorVector(parts)), 2).to(precision.scalarType());
+    }
+
+    private Tensor attend(int layer, Tensor q, StepInputs in, PagedKvCache cache) {
+        int kvH = cfg.numKvHeads();
+        int g = cfg.groupSize();
+        int hd = cfg.headDim();
+        Tensor keys = cache.keys(layer);
+        Tensor values = cache.values(layer);
+        Tensor decodeOut = null;
+        if (in.numDecode > 0) {
+            int b = in.numDecode;
+            int ctx = in.decodeMaxContext;
+            Tensor qd = in.decodeStart >= 0 ? q.narrow(0, in.decodeStart, b) : torch.index_select(q, 0, in.decodeRows);
+            Tensor kd = torch.index_select(keys, 0, in.decodeGather).view(b, ctx, kvH, hd).permute(0, 2, 1, 3);
+            Tensor vd = torch.index_select(values, 0, in.decodeGather).view(b, ctx, kvH, hd).permute(0, 2, 1, 3);
+            decodeOut = sdpa(qd.reshape(b, kvH, g, hd), kd, vd, in.decodeMask).reshape(b, (long) kvH * g * hd);
+            if (in.prefills.isEmpty() && b == in.numTokens) {
+                return decodeOut;
+            }
+        }
+        Tensor out = torch.empty(new long[] {in.numTokens, (long) cfg.qSize()}, Torch.options(precision.scalarType(), device), null);
+        if (decodeOut != null) {
+            if (in.decodeStart >= 0) {
+                out.narrow(0, in.decodeStart, in.numDecode).copy_(decodeOut);
+            } else {
+                out.index_copy_(0, in.decodeRows, decodeOut);
+            }
+        }
+        for (StepInputs.Prefill p : in.prefills) {
+            int n = p.queryLen();
+            Tensor qp = q.narrow(0, p.tokenStart(), n).view(n, kvH, g, hd).permute(1, 2, 0, 3).reshape(1, kvH, (long) g * n, hd);
+            Tensor kp = torch.index_select(keys, 0, p.gather()).permute(1, 0, 2).unsqueeze(0);   // [1, KV, ctx, hd]
+            Tensor vp = torch.index_select(values, 0, p.gather()).permute(1, 0, 2).unsqueeze(0);
+            Tensor o = sdpa(qp, kp, vp, p.mask()).view(kvH, g, n, hd).permute(2, 0, 1, 3).reshape(n, (long) cfg.qSize());
+            out.narrow(0, p.tokenStart(), n).copy_(o);
+        }
+        return out;
+    }
+
+    private static Tensor sdpa(Tensor q, Tensor k, Tensor v, Tensor mask) {
+        return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(mask), 0.0, false, new DoubleOptional(), false);
+    }
+
+    private Tensor mlp(Layer l, Tensor h) {
+        long f = cfg.intermediateSize();
+        Tensor gu = l.gateUp().apply(h);
+        return l.down().apply(torch.silu(gu.narrow(1, 0, f)).mul(gu.narrow(1, f, f)));
+    }
+
+    /** RMSNorm over the last dim, normalised in float32 and scaled in the compute dtype (as the reference code does). */
+    private Tensor rmsNorm(Tensor x, Tensor weight) {
+        Tensor xf = x.to(ScalarType.Float);
+        Tensor var = xf.pow(new Scalar(2.0)).mean(new long[] {-1}, true, null);
+        return xf.mul(var.add(new Scalar(cfg.rmsNormEps())).rsqrt()).to(precision.scalarType()).mul(weight);
+    }
+
+    /** The linear layers in the order a step runs them, output head last (for the matmul-bound benchmark). */
+    public List<Linear> linears() {
+        List<Linear> all = new ArrayList<>();
+        for (Layer l : layers) {
+            all.add(l.qkv());
+            all.add(l.out());
+            all.add(l.gateUp());
+            all.add(l.down());
+        }
+        all.add(lmHead);
+        return all;
+    }
+
+    /** Weight bytes read per decode step (every linear once, plus one embedding row). */
+    public long weightBytesPerStep() {
+        return linears().stream().mapToLong(lin -> lin.weightBytes(precision)).sum();
+    }
+
+    @Override
+    public void close() {
+        embedding.close();
+        finalNorm.close();
+        lmHead.close();
+        for (Layer l : layers) {
+            l.inputNorm().close();
+            l.qkv().close();
+            if (l.qNorm() != null) {
+                l.qNorm().close();
+                l.kNorm().close();
+            }
+            l.out().close();
+            l.postNorm().close();
+            l.gateUp().close();
+            l.down().close();
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package io.qwenserve.engine.model;
+
+import io.qwenserve.engine.checkpoint.Checkpoint;
+import io.qwenserve.engine.checkpoint.CheckpointException;
+import io.qwenserve.engine.checkpoint.TensorInfo;
+import java.io.PrintStream;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * Copies checkpoint tensors from memory-mapped safetensors windows straight into libtorch tensors of the compute dtype
+ * on the target device, reporting progress for large models. Nothing passes through the Java heap.
+ */
+final class WeightLoader {
+    private static final long PROGRESS_THRESHOLD = 256L << 20;
+
+    private final Precision precision;
+    private final Device device;
+    private final long totalBytes;
+    private final PrintStream progressOut;
+    private long loadedBytes;
+    private int lastPercent = -1;
+    private final long startNanos = System.nanoTime();
+
+    WeightLoader(Checkpoint checkpoint, Precision precision, Device device, PrintStream progressOut) {
+        this.precision = precision;
+        this.device = device;
+        this.totalBytes = checkpoint.totalBytes();
+        this.progressOut = totalBytes >= PROGRESS_THRESHOLD ? progressOut : null;
+    }
+
+    /** The tensor in the compute dtype on the target device. */
+    Tensor load(TensorInfo t) {
+        ScalarType stored = switch (t.dtype()) {
+            case F32 -> ScalarType.Float;
+            case BF16 -> ScalarType.BFloat16;
+            case F16 -> ScalarType.Half;
+            default -> throw new CheckpointException(t.where() + ": dtype " + t.dtype() + " is not a weight type (F32, BF16, F16)");
+        };
+        Tensor host = torch.empty(t.shape(), Torch.options(stored, new Device(torch.DeviceType.CPU)), null);
+        try (Tensor flat = host.view(-1)) {
+            int size = t.dtype().size();
+            Checkpoint.forEachWindow(t, (window, byteOffset) -> {
+                long n = window.remaining() / size;
+                try (BytePointer p = new BytePointer(window);
+                     Tensor src = torch.from_blob(p, new long[] {n}, Torch.options(stored, new Device(torch.DeviceType.CPU)));
+                     Tensor dst = flat.narrow(0, byteOffset / size, n)) {
+                    dst.copy_(src);
+                }
+            });
+        }
+        advance(t.byteLength());
+        if (stored == precision.scalarType() && device.is_cpu()) {
+            return host;
+        }
+        Tensor converted = host.to(device, precision.scalarType());
+        host.close();
+        return converted;
+    }
+
+
+    /** Ends the progress line. */
+    void finish() {
+        if (progressOut != null && lastPercent >= 0 && loadedBytes < totalBytes) {
+            progressOut.println();
+        }
+    }
+
+    private void advance(long bytes) {
+        loadedBytes += bytes;
+        if (progressOut == null) {
+            return;
+        }
+        int percent = (int) (100 * loadedBytes / Math.max(1, totalBytes));
+        if (percent == lastPercent) {
+            return;
+        }
+        lastPercent = percent;
+        int width = 40;
+        int filled = percent * width / 100;
+        double secs = (System.nanoTime() - startNanos) / 1e9;
+        progressOut.printf("\rloading weights [%s%s] %3d%% %,d/%,d MiB %.1fs", "#".repeat(filled), " ".repeat(width - filled),
+                percent, loadedBytes >> 20, totalBytes >> 20, secs);
+        if (loadedBytes >= totalBytes) {
+            progressOut.println();
+        }
+        progressOut.flush();
+    }
+}

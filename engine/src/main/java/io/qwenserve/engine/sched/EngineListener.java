@@ -1,0 +1,18 @@
+package io.qwenserve.engine.sched;
+
+import io.qwenserve.engine.api.FinishReason;
+
+/** Per-event engine metrics, called on the engine thread (implementations must be quick and never block). */
+public interface EngineListener {
+    EngineListener NONE = new EngineListener() {};
+
+    default void onFirstToken(long ttftNanos) {}
+
+    default void onInterToken(long nanos) {}
+
+    default void onFinished(FinishReason reason, long e2eNanos, int promptTokens, int completionTokens) {}
+
+    default void onPreemption() {}
+
+    default void onPromptTokens(int tokens) {}
+}

@@ -1,0 +1,56 @@
+package io.qwenserve.engine.sched;
+
+import io.qwenserve.engine.kv.BlockPool;
+
+/**
+ * The scheduler's only door to KV blocks: grows a sequence's block table to cover a number of tokens, or frees it.
+ */
+final class KvCacheManager {
+    private final BlockPool pool;
+    private final int blockSize;
+
+    KvCacheManager(BlockPool pool, int blockSize) {
+        this.pool = pool;
+        this.blockSize = blockSize;
+    }
+
+    int blocksFor(int tokens) {
+        return (tokens + blockSize - 1) / blockSize;
+    }
+
+    /** Whether the sequence's table can grow to hold {@code tokens} positions with the blocks free now. */
+    boolean canCover(Sequence s, int tokens) {
+        return blocksFor(tokens) - s.blocks.size() <= pool.free();
+    }
+
+    /** Grows the sequence's table to hold {@code tokens} positions; false (and no change) if blocks are short. */
+    boolean cover(Sequence s, int tokens) {
+        int need = blocksFor(tokens) - s.blocks.size();
+        if (need > pool.free()) {
+            return false;
+        }
+        for (int i = 0; i < need; i++) {
+            s.blocks.add(pool.allocate());
+        }
+        return true;
+    }
+
+    void free(Sequence s) {
+        for (int b : s.blocks) {
+            pool.release(b);
+        }
+        s.blocks.clear();
+    }
+
+    int total() {
+        return pool.total();
+    }
+
+    int used() {
+        return pool.used();
+    }
+
+    int free() {
+        return pool.free();
+    }
+}
