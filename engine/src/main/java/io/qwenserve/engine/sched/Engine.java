@@ -46,7 +46,8 @@ public final class Engine implements AutoCloseable {
     private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
     private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
     private final AtomicLong arrivals = new AtomicLong();
-    private final AtomicLong waitingCount = new AtomicLong();
+    /** Submitted requests not yet scheduled (the waiting queue, including the inbox). */
+    private final AtomicLong queued = new AtomicLong();
     private final Thread loop;
     private volatile boolean accepting = true;
     private volatile boolean stopping;
@@ -64,7 +65,20 @@ public final class Engine implements AutoCloseable {
                 : PagedKvCache.blocksForBudget(model.config(), model.model().precision(), config.blockSize(),
                         config.kvCacheBytes() > 0 ? config.kvCacheBytes() : defaultKvBytes());
         this.cache = new PagedKvCache(model.config(), blocks, config.blockSize(), model.model().precision(), model.model().device());
-        this.scheduler = new Scheduler(config, new KvCacheManager(cache.pool(), config.blockSize()), listener, inFlight::remove);
+        this.scheduler = new Scheduler(config, new KvCacheManager(cache.pool(), config.blockSize()), listener, new Scheduler.Hooks() {
+            @Override
+            public void admitted(Sequence s) {
+                queued.decrementAndGet();
+            }
+
+            @Override
+            public void ended(Sequence s) {
+                if (s.firstScheduledNanos == 0) {
+                    queued.decrementAndGet();
+                }
+                inFlight.remove(s.id);
+            }
+        });
         this.runner = new ModelRunner(model.model(), cache,
                 new Sampler(Math.min(model.tokenizer().vocabSize(), model.config().vocabSize())));
         this.stats = snapshot();
@@ -121,7 +135,7 @@ public final class Engine implements AutoCloseable {
             throw new EngineRejectedException(Reason.INVALID, request.prompt() instanceof Prompt.Chat ? "messages" : "prompt", e.getMessage());
         }
         validate(request, prompt);
-        if (waitingCount.get() >= config.maxWaiting()) {
+        if (queued.get() >= config.maxWaiting()) {
             throw new EngineRejectedException(Reason.QUEUE_FULL, "the waiting queue is full (" + config.maxWaiting() + " requests)");
         }
         if (!inFlight.add(request.requestId())) {
@@ -135,11 +149,8 @@ public final class Engine implements AutoCloseable {
                 new IncrementalDetokenizer(model.tokenizer()::tokenBytes, model.tokenizer()::isSpecial, request.sampling().stop()),
                 stopIds, arrivals.incrementAndGet(), model.model().rope().ntkAlpha(prompt.length),
                 Math.min(request.sampling().maxTokens(), maxModelLen - prompt.length));
-        waitingCount.incrementAndGet();
-        inbox.add(() -> {
-            waitingCount.decrementAndGet();
-            scheduler.add(seq);
-        });
+        queued.incrementAndGet();
+        inbox.add(() -> scheduler.add(seq));
         LockSupport.unpark(loop);
         return stream;
     }
@@ -175,7 +186,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private EngineStats snapshot() {
-        return new EngineStats(scheduler.numRunning(), scheduler.numWaiting() + (int) waitingCount.get(),
+        return new EngineStats(scheduler.numRunning(), (int) queued.get(),
                 cache.pool().used(), cache.pool().total(), scheduler.preemptions, scheduler.promptTokens,
                 scheduler.generationTokens, steps, alive, accepting);
     }
@@ -238,6 +249,21 @@ public final class Engine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Runs the scheduler's block-accounting check on the engine thread (tests). */
+    public void checkInvariants() {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        inbox.add(() -> {
+            try {
+                scheduler.checkInvariants();
+                done.complete(null);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        LockSupport.unpark(loop);
+        done.join();
     }
 
     /** Whether the engine takes new requests. */

@@ -34,7 +34,16 @@ final class Scheduler {
     private final EngineConfig config;
     private final KvCacheManager kv;
     private final EngineListener listener;
-    private final java.util.function.Consumer<String> onEnd;
+    private final Hooks hooks;
+
+    /** What the engine wants to hear about; called on the engine thread. */
+    interface Hooks {
+        /** A sequence was scheduled for the first time (it left the waiting queue). */
+        void admitted(Sequence s);
+
+        /** A sequence ended (before its terminal event is sent). */
+        void ended(Sequence s);
+    }
     private final PriorityQueue<Sequence> waiting = new PriorityQueue<>(ORDER);
     private final List<Sequence> running = new ArrayList<>();
     private final Map<String, Sequence> byId = new HashMap<>();
@@ -42,12 +51,11 @@ final class Scheduler {
     long promptTokens;
     long generationTokens;
 
-    /** @param onEnd told the id of every request that ended */
-    Scheduler(EngineConfig config, KvCacheManager kv, EngineListener listener, java.util.function.Consumer<String> onEnd) {
+    Scheduler(EngineConfig config, KvCacheManager kv, EngineListener listener, Hooks hooks) {
         this.config = config;
         this.kv = kv;
         this.listener = listener;
-        this.onEnd = onEnd;
+        this.hooks = hooks;
     }
 
     void add(Sequence s) {
@@ -137,6 +145,7 @@ final class Scheduler {
             s.status = Sequence.Status.RUNNING;
             if (s.firstScheduledNanos == 0) {
                 s.firstScheduledNanos = System.nanoTime();
+                hooks.admitted(s);
             }
             running.add(s);
             add(s, n, decodes, prefills);
@@ -263,7 +272,7 @@ final class Scheduler {
                 s.stream.offer(new GenerationEvent.Chunk(tail, new int[0], s.outputLength(), List.of()));
             }
         }
-        onEnd.accept(s.id);
+        hooks.ended(s);
         long end = System.nanoTime();
         long scheduled = s.firstScheduledNanos == 0 ? end : s.firstScheduledNanos;
         long first = s.firstTokenNanos == 0 ? end : s.firstTokenNanos;
@@ -272,6 +281,30 @@ final class Scheduler {
         s.stream.offer(new GenerationEvent.Final(reason, new GenerationEvent.Usage(s.prompt.length, s.outputLength()), t,
                 reason == FinishReason.STOP || reason == FinishReason.STOP_STRING || (reason == FinishReason.LENGTH && message == null) ? null : message));
         listener.onFinished(reason, end - s.submittedNanos, s.prompt.length, s.outputLength());
+    }
+
+    /**
+     * Checks the block accounting: blocks held by sequences equal blocks in use, no block is held twice, and only
+     * running sequences hold blocks. For tests; O(blocks).
+     */
+    void checkInvariants() {
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (Sequence s : byId.values()) {
+            if (s.status != Sequence.Status.RUNNING && !s.blocks.isEmpty()) {
+                throw new IllegalStateException(s + " holds blocks but is not running");
+            }
+            for (int b : s.blocks) {
+                if (!seen.add(b)) {
+                    throw new IllegalStateException("block " + b + " held twice");
+                }
+            }
+            if (s.status == Sequence.Status.RUNNING && s.blocks.size() < kv.blocksFor(s.computed)) {
+                throw new IllegalStateException(s + " has fewer blocks than computed tokens need");
+            }
+        }
+        if (seen.size() != kv.used()) {
+            throw new IllegalStateException(seen.size() + " blocks held by sequences but " + kv.used() + " in use");
+        }
     }
 
     /** Ends every sequence (engine shutdown or failure). */
