@@ -132,21 +132,8 @@ public final class RandomCheckpoint {
         DType dt = spec.dtype();
         int d = c.hiddenSize();
         Gen g = new Gen(spec.seed());
-        // Tensors are spread over shards in order, so one layer may straddle two files, as in real checkpoints.
-        long total = estimateBytes(c, dt);
-        long[] written = {0};
-        int[] shard = {0};
-        Adder add = (name, supplier, shape) -> {
-            long bytes = dt.size();
-            for (long s : shape) {
-                bytes *= s;
-            }
-            while (shard[0] < shards.size() - 1 && written[0] >= total * (shard[0] + 1) / shards.size()) {
-                shard[0]++;
-            }
-            shards.get(shard[0]).addFloats(name, dt, supplier, shape);
-            written[0] += bytes;
-        };
+        List<Pending> pending = new ArrayList<>();
+        Adder add = (name, supplier, shape) -> pending.add(new Pending(name, supplier, shape.clone()));
         double embStd = 1.0;
         add.add(a.embedding(), g.normalLike(embStd, (long) c.vocabSize() * d), c.vocabSize(), d);
         for (int i = 0; i < c.numLayers(); i++) {
@@ -187,6 +174,8 @@ public final class RandomCheckpoint {
             add.add(a.lmHead(), g.normalLike(3.0 / Math.sqrt(d), (long) c.vocabSize() * d), c.vocabSize(), d);
         }
 
+        distribute(pending, shards, dt);
+
         if (shards.size() == 1) {
             shards.get(0).write(out.resolve(Checkpoint.SINGLE));
             return;
@@ -208,11 +197,39 @@ public final class RandomCheckpoint {
         om.writeValue(out.resolve(Checkpoint.INDEX).toFile(), index);
     }
 
-    private static long estimateBytes(ModelConfig c, DType dt) {
-        long d = c.hiddenSize();
-        long perLayer = 2 * d + (long) (c.qSize() + 2 * c.kvSize()) * d + d * c.qSize() + 3L * c.intermediateSize() * d;
-        long emb = (long) c.vocabSize() * d * (c.tieWordEmbeddings() ? 1 : 2);
-        return (perLayer * c.numLayers() + emb + d) * dt.size();
+    private record Pending(String name, Supplier<float[]> values, long[] shape) {
+        long bytes(DType dt) {
+            long n = dt.size();
+            for (long d : shape) {
+                n *= d;
+            }
+            return n;
+        }
+    }
+
+    /**
+     * Spreads the tensors over the shards in declaration order, starting a new shard once the bytes so far pass the
+     * next 1/n boundary, so one layer may straddle two files, as in real checkpoints. Every shard gets at least one
+     * tensor (the huge embedding and lm_head would otherwise leave shards empty and missing from the index).
+     */
+    private static void distribute(List<Pending> pending, List<SafetensorsWriter> shards, DType dt) {
+        int n = shards.size();
+        if (pending.size() < n) {
+            throw new IllegalArgumentException(pending.size() + " tensors cannot fill " + n + " shards");
+        }
+        long total = pending.stream().mapToLong(p -> p.bytes(dt)).sum();
+        long written = 0;
+        int shard = 0;
+        for (int i = 0; i < pending.size(); i++) {
+            Pending p = pending.get(i);
+            boolean pastBoundary = written >= total * (shard + 1) / n;
+            boolean neededLater = pending.size() - i <= n - 1 - shard;
+            if (shard < n - 1 && !shards.get(shard).names().isEmpty() && (pastBoundary || neededLater)) {
+                shard++;
+            }
+            shards.get(shard).addFloats(p.name(), dt, p.values(), p.shape());
+            written += p.bytes(dt);
+        }
     }
 
     @FunctionalInterface

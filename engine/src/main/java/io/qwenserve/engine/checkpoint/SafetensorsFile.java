@@ -77,7 +77,9 @@ public final class SafetensorsFile implements AutoCloseable {
         readFully(hb, 8);
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(new String(hb.array(), StandardCharsets.UTF_8));
+            // Duplicate names are not allowed (the last one would silently win otherwise).
+            root = new ObjectMapper().enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                    .readTree(new String(hb.array(), StandardCharsets.UTF_8));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new CheckpointException(path + ": bad header: not valid JSON: " + e.getOriginalMessage());
         }

@@ -45,6 +45,9 @@ public record ModelConfig(
 
     public ModelConfig {
         eosTokenIds = List.copyOf(eosTokenIds);
+        if (numKvHeads <= 0) {
+            throw new IllegalArgumentException("num_key_value_heads must be positive, got " + numKvHeads);
+        }
         if (numHeads % numKvHeads != 0) {
             throw new IllegalArgumentException("num_attention_heads " + numHeads
                     + " is not a multiple of num_key_value_heads " + numKvHeads);
