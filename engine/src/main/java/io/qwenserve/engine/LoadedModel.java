@@ -18,10 +18,10 @@ public record LoadedModel(Path dir, QwenModel model, QwenTokenizer tokenizer, Ch
                           GenerationDefaults defaults, Set<Integer> stopIds) implements AutoCloseable {
 
     public static LoadedModel load(Path dir, ModelOptions options) {
+        ModelConfig cfg = ModelConfig.load(dir); // first: its errors say best what is wrong with a folder
         QwenTokenizer tokenizer = QwenTokenizer.load(dir);
         GenerationDefaults defaults = GenerationDefaults.load(dir);
-        QwenModel model = QwenModel.load(dir, options);
-        ModelConfig cfg = model.config();
+        QwenModel model = QwenModel.load(cfg, dir, options);
         ChatTemplate template = ChatTemplate.forArchitecture(cfg.architecture(), tokenizer, defaults.maxWindowSize());
         Set<Integer> stops = new LinkedHashSet<>();
         for (int id : template.stopIds()) {

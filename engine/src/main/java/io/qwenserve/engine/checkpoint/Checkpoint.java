@@ -136,12 +136,20 @@ public final class Checkpoint implements AutoCloseable {
         void accept(ByteBuffer window, long byteOffset);
     }
 
-    /** Streams a tensor's bytes as mapped windows (no heap copy). */
+    /**
+     * Streams a tensor's bytes as mapped windows (no heap copy). Each window is unmapped as soon as the consumer
+     * returns, so loaded files do not stay resident; the consumer must not keep the buffer.
+     */
     public static void forEachWindow(TensorInfo t, WindowConsumer consumer) {
         long step = SafetensorsFile.MAX_WINDOW - SafetensorsFile.MAX_WINDOW % 8;
         for (long off = 0; off < t.byteLength(); off += step) {
             long len = Math.min(step, t.byteLength() - off);
-            consumer.accept(t.file().map(t, off, len), off);
+            ByteBuffer window = t.file().map(t, off, len);
+            try {
+                consumer.accept(window, off);
+            } finally {
+                Unmapper.unmap(window);
+            }
         }
     }
 

@@ -6,7 +6,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qwenserve.engine.LoadedModel;
 import io.qwenserve.engine.bench.LinearStackBench;
 import io.qwenserve.engine.bench.Memory;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.qwenserve.engine.bench.ThroughputBench;
 import io.qwenserve.engine.model.Generator;
+import io.qwenserve.engine.sched.Engine;
+import io.qwenserve.engine.sched.EngineConfig;
+import io.qwenserve.engine.sched.EngineListener;
+import java.util.List;
 import io.qwenserve.engine.sample.SamplingParams;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -27,8 +33,21 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--new-tokens", defaultValue = "128") int newTokens;
     @Option(names = "--format", defaultValue = "json", description = "json") String format;
 
+    @Option(names = "--concurrency", split = ",", description = "Concurrency levels (e.g. 1,8,32): run the batching engine "
+            + "under closed-loop load at each and report throughput, latency percentiles and efficiency.")
+    List<Integer> concurrency;
+
+    @Option(names = "--requests-per-client", defaultValue = "2", description = "Requests each client sends (with --concurrency).")
+    int requestsPerClient;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
+        if (!format.equals("json")) {
+            throw new IllegalArgumentException("--format must be json");
+        }
+        if (concurrency != null) {
+            return concurrent();
+        }
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         try (LoadedModel m = modelArgs.load();
              Generator g = new Generator(m.model(), m.tokenizer(), promptLen + newTokens + 2)) {
@@ -68,6 +87,50 @@ final class BenchCommand implements Callable<Integer> {
             o.put("rss_growth_pct", round(100.0 * (rssEnd - rssWarm) / rssWarm));
             System.out.println(o.toPrettyString());
         }
+        return 0;
+    }
+
+    private int concurrent() throws Exception {
+        int maxC = concurrency.stream().mapToInt(Integer::intValue).max().orElse(1);
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode root = om.createObjectNode();
+        try (LoadedModel m = modelArgs.load()) {
+            EngineConfig cfg = EngineConfig.defaults().withMaxNumSeqs(Math.max(maxC, 1))
+                    .withMaxBatchTokens(Math.max(512, maxC)).withKvCacheTokens(maxC * (promptLen + newTokens + 32))
+                    .withMaxModelLen(promptLen + newTokens + 16);
+            int vocab = Math.min(m.tokenizer().vocabSize(), m.config().vocabSize()) - 208;
+            root.put("model", m.dir().toString());
+            root.put("dtype", m.model().precision().cliName());
+            root.put("kernel", m.model().kernel().name());
+            root.put("prompt_len", promptLen);
+            root.put("new_tokens", newTokens);
+            ArrayNode results = root.putArray("results");
+            try (Engine engine = new Engine(m, cfg, EngineListener.NONE)) {
+                ThroughputBench.run(engine, Math.min(maxC, 4), 1, promptLen, 8, vocab); // warm-up
+                for (int c : concurrency) {
+                    long rssBefore = Memory.rssBytes();
+                    ThroughputBench.Result r = ThroughputBench.run(engine, c, requestsPerClient, promptLen, newTokens, vocab);
+                    long rssAfter = Memory.rssBytes();
+                    LinearStackBench.Result bound = LinearStackBench.run(m.model(), c, 5);
+                    ObjectNode o = results.addObject();
+                    o.put("concurrency", c);
+                    o.put("requests", r.requests());
+                    o.put("output_tokens", r.outputTokens());
+                    o.put("output_tokens_per_s", round(r.outputTokensPerSecond()));
+                    o.put("ttft_ms_p50", round(ThroughputBench.percentile(r.ttftMs(), 50)));
+                    o.put("ttft_ms_p99", round(ThroughputBench.percentile(r.ttftMs(), 99)));
+                    o.put("itl_ms_p50", round(ThroughputBench.percentile(r.itlMs(), 50)));
+                    o.put("itl_ms_p99", round(ThroughputBench.percentile(r.itlMs(), 99)));
+                    o.put("kv_usage_max", round(r.kvUsageMax()));
+                    o.put("matmul_bound_tokens_per_s", round(bound.tokensPerSecond()));
+                    o.put("efficiency", round(r.outputTokensPerSecond() / bound.tokensPerSecond()));
+                    o.put("rss_mb_before", rssBefore >> 20);
+                    o.put("rss_mb_after", rssAfter >> 20);
+                    System.err.println("concurrency " + c + ": " + o);
+                }
+            }
+        }
+        System.out.println(root.toPrettyString());
         return 0;
     }
 

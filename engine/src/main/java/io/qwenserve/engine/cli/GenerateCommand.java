@@ -7,6 +7,7 @@ import io.qwenserve.engine.model.Generator;
 import io.qwenserve.engine.sample.SamplingParams;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -27,14 +28,35 @@ final class GenerateCommand implements Callable<Integer> {
         String ids;
     }
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
     Prompt prompt;
 
-    @Option(names = "--format", defaultValue = "text", description = "text (streamed), ids (generated ids on one line) or json.")
+    @Option(names = "--batch-file", description = "JSON lines of requests ({\"id\", \"prompt\" or \"prompt_ids\", optional "
+            + "max_new_tokens, temperature, top_p, top_k, seed, stop}) sent through the batching scheduler; one JSON line "
+            + "per request is printed, in input order (requires --format jsonl).")
+    Path batchFile;
+
+    @Option(names = "--concurrency", defaultValue = "8", description = "Requests in flight at once with --batch-file.")
+    int concurrency;
+
+    @Option(names = "--format", defaultValue = "text", description = "text (streamed), ids (generated ids on one line), "
+            + "json, or jsonl (with --batch-file).")
     String format;
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
+        if (batchFile != null) {
+            if (prompt != null) {
+                throw new IllegalArgumentException("--batch-file excludes --prompt and --prompt-ids");
+            }
+            if (!format.equals("jsonl")) {
+                throw new IllegalArgumentException("--batch-file needs --format jsonl");
+            }
+            return new BatchGenerate(modelArgs, sampling, batchFile, concurrency).run();
+        }
+        if (prompt == null) {
+            throw new IllegalArgumentException("give --prompt, --prompt-ids or --batch-file");
+        }
         if (!format.equals("text") && !format.equals("ids") && !format.equals("json")) {
             throw new IllegalArgumentException("--format must be text, ids or json");
         }

@@ -17,6 +17,8 @@ public final class PagedKvCache implements AutoCloseable {
     private final int numBlocks;
     private final Tensor[] k; // per layer [numSlots, kvHeads, headDim]
     private final Tensor[] v;
+    private final Tensor[] kRows; // the same storage viewed as [numSlots, kvHeads * headDim]
+    private final Tensor[] vRows;
     private final BlockPool pool;
     private final long bytes;
 
@@ -29,10 +31,14 @@ public final class PagedKvCache implements AutoCloseable {
         this.pool = new BlockPool(numBlocks);
         this.k = new Tensor[cfg.numLayers()];
         this.v = new Tensor[cfg.numLayers()];
+        this.kRows = new Tensor[cfg.numLayers()];
+        this.vRows = new Tensor[cfg.numLayers()];
         long slots = (long) numBlocks * blockSize;
         for (int i = 0; i < cfg.numLayers(); i++) {
             k[i] = torch.zeros(new long[] {slots, cfg.numKvHeads(), cfg.headDim()}, Torch.options(precision.scalarType(), device));
             v[i] = torch.zeros(new long[] {slots, cfg.numKvHeads(), cfg.headDim()}, Torch.options(precision.scalarType(), device));
+            kRows[i] = k[i].view(slots, (long) cfg.kvSize());
+            vRows[i] = v[i].view(slots, (long) cfg.kvSize());
         }
         this.bytes = bytesPerToken(cfg, precision) * slots;
     }
@@ -67,6 +73,15 @@ public final class PagedKvCache implements AutoCloseable {
         return v[layer];
     }
 
+    /** Keys of a layer as [numSlots, kvHeads * headDim] rows: gathering rows of a 2-D tensor is a plain copy. */
+    public Tensor keyRows(int layer) {
+        return kRows[layer];
+    }
+
+    public Tensor valueRows(int layer) {
+        return vRows[layer];
+    }
+
     public long bytes() {
         return bytes;
     }
@@ -79,6 +94,8 @@ public final class PagedKvCache implements AutoCloseable {
     @Override
     public void close() {
         for (int i = 0; i < k.length; i++) {
+            kRows[i].close();
+            vRows[i].close();
             k[i].close();
             v[i].close();
         }

@@ -53,6 +53,7 @@ public final class QwenModel implements AutoCloseable {
     private final Precision precision;
     private final Device device;
     private final RotaryEmbedding rope;
+    private final ScalarType attentionType; // float32 on CPU, where libtorch's bf16 attention kernels are slow
     private final Tensor embedding; // [V, d]
     private final Layer[] layers;
     private final Tensor finalNorm; // [d]
@@ -64,6 +65,7 @@ public final class QwenModel implements AutoCloseable {
         this.precision = precision;
         this.device = device;
         this.rope = new RotaryEmbedding(cfg);
+        this.attentionType = device.is_cpu() ? ScalarType.Float : precision.scalarType();
         this.embedding = embedding;
         this.layers = layers;
         this.finalNorm = finalNorm;
@@ -72,7 +74,11 @@ public final class QwenModel implements AutoCloseable {
 
     /** Loads {@code dir} (config.json + safetensors). */
     public static QwenModel load(Path dir, ModelOptions options) {
-        ModelConfig cfg = ModelConfig.load(dir);
+        return load(ModelConfig.load(dir), dir, options);
+    }
+
+    /** Loads the safetensors of {@code dir} for an already parsed config. */
+    public static QwenModel load(ModelConfig cfg, Path dir, ModelOptions options) {
         Device device = Torch.device(options.device());
         LinearKernel kernel = options.kernel() != null ? options.kernel()
                 : LinearKernel.defaultFor(device.is_cpu(), options.precision());
@@ -226,20 +232,25 @@ public final class QwenModel implements AutoCloseable {
         return torch.cat(new TensorArrayRef(new TensorVector(parts)), 2).to(precision.scalarType());
     }
 
+    /**
+     * Attention over the paged cache. K/V rows are gathered through the block tables from the [slots, KV * hd] view of
+     * the pools (a plain row copy), then attended in {@link #attentionType}.
+     */
     private Tensor attend(int layer, Tensor q, StepInputs in, PagedKvCache cache) {
         int kvH = cfg.numKvHeads();
         int g = cfg.groupSize();
         int hd = cfg.headDim();
-        Tensor keys = cache.keys(layer);
-        Tensor values = cache.values(layer);
+        Tensor keys = cache.keyRows(layer);
+        Tensor values = cache.valueRows(layer);
         Tensor decodeOut = null;
         if (in.numDecode > 0) {
             int b = in.numDecode;
             int ctx = in.decodeMaxContext;
             Tensor qd = in.decodeStart >= 0 ? q.narrow(0, in.decodeStart, b) : torch.index_select(q, 0, in.decodeRows);
-            Tensor kd = torch.index_select(keys, 0, in.decodeGather).view(b, ctx, kvH, hd).permute(0, 2, 1, 3);
-            Tensor vd = torch.index_select(values, 0, in.decodeGather).view(b, ctx, kvH, hd).permute(0, 2, 1, 3);
-            decodeOut = sdpa(qd.reshape(b, kvH, g, hd), kd, vd, in.decodeMask).reshape(b, (long) kvH * g * hd);
+            Tensor kd = gather(keys, in.decodeGather).view(b, ctx, kvH, hd).permute(0, 2, 1, 3);   // [B, KV, ctx, hd]
+            Tensor vd = gather(values, in.decodeGather).view(b, ctx, kvH, hd).permute(0, 2, 1, 3);
+            Tensor qg = qd.reshape(b, kvH, g, hd).to(attentionType);                                // [B, KV, g, hd]
+            decodeOut = sdpa(qg, kd, vd, in.decodeMask).reshape(b, (long) cfg.qSize()).to(precision.scalarType());
             if (in.prefills.isEmpty() && b == in.numTokens) {
                 return decodeOut;
             }
@@ -254,13 +265,20 @@ public final class QwenModel implements AutoCloseable {
         }
         for (StepInputs.Prefill p : in.prefills) {
             int n = p.queryLen();
-            Tensor qp = q.narrow(0, p.tokenStart(), n).view(n, kvH, g, hd).permute(1, 2, 0, 3).reshape(1, kvH, (long) g * n, hd);
-            Tensor kp = torch.index_select(keys, 0, p.gather()).permute(1, 0, 2).unsqueeze(0);   // [1, KV, ctx, hd]
-            Tensor vp = torch.index_select(values, 0, p.gather()).permute(1, 0, 2).unsqueeze(0);
+            int ctx = p.contextLen();
+            // queries grouped per KV head: [1, KV, g * n, hd], row j * n + i = group member j, query i
+            Tensor qp = q.narrow(0, p.tokenStart(), n).view(n, kvH, g, hd).permute(1, 2, 0, 3).reshape(1, kvH, (long) g * n, hd)
+                    .to(attentionType);
+            Tensor kp = gather(keys, p.gather()).view(ctx, kvH, hd).permute(1, 0, 2).unsqueeze(0);   // [1, KV, ctx, hd]
+            Tensor vp = gather(values, p.gather()).view(ctx, kvH, hd).permute(1, 0, 2).unsqueeze(0);
             Tensor o = sdpa(qp, kp, vp, p.mask()).view(kvH, g, n, hd).permute(2, 0, 1, 3).reshape(n, (long) cfg.qSize());
             out.narrow(0, p.tokenStart(), n).copy_(o);
         }
         return out;
+    }
+
+    private Tensor gather(Tensor rows, Tensor index) {
+        return torch.index_select(rows, 0, index).to(attentionType);
     }
 
     private static Tensor sdpa(Tensor q, Tensor k, Tensor v, Tensor mask) {

@@ -23,6 +23,7 @@ final class WeightLoader {
     private final PrintStream progressOut;
     private long loadedBytes;
     private int lastPercent = -1;
+    private final boolean terminal = System.console() != null;
     private final long startNanos = System.nanoTime();
 
     WeightLoader(Checkpoint checkpoint, Precision precision, Device device, PrintStream progressOut) {
@@ -64,7 +65,7 @@ final class WeightLoader {
 
     /** Ends the progress line. */
     void finish() {
-        if (progressOut != null && lastPercent >= 0 && loadedBytes < totalBytes) {
+        if (progressOut != null && terminal && lastPercent >= 0 && loadedBytes < totalBytes) {
             progressOut.println();
         }
     }
@@ -75,16 +76,17 @@ final class WeightLoader {
             return;
         }
         int percent = (int) (100 * loadedBytes / Math.max(1, totalBytes));
-        if (percent == lastPercent) {
+        // redraw in place on a terminal; in logs, one line per quarter
+        if (percent == lastPercent || (!terminal && percent / 25 == lastPercent / 25 && lastPercent >= 0)) {
             return;
         }
         lastPercent = percent;
         int width = 40;
         int filled = percent * width / 100;
         double secs = (System.nanoTime() - startNanos) / 1e9;
-        progressOut.printf("\rloading weights [%s%s] %3d%% %,d/%,d MiB %.1fs", "#".repeat(filled), " ".repeat(width - filled),
-                percent, loadedBytes >> 20, totalBytes >> 20, secs);
-        if (loadedBytes >= totalBytes) {
+        progressOut.printf("%sloading weights [%s%s] %3d%% %,d/%,d MiB %.1fs%s", terminal ? "\r" : "", "#".repeat(filled),
+                " ".repeat(width - filled), percent, loadedBytes >> 20, totalBytes >> 20, secs, terminal ? "" : "\n");
+        if (terminal && loadedBytes >= totalBytes) {
             progressOut.println();
         }
         progressOut.flush();

@@ -1,0 +1,162 @@
+package io.qwenserve.engine.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qwenserve.engine.config.Architecture;
+import io.qwenserve.engine.config.ModelConfig;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The CLI commands in process, on freshly generated models of each architecture. */
+class QwenCliTest {
+    @TempDir
+    static Path tmp;
+
+    private static final ObjectMapper OM = new ObjectMapper();
+
+    record Run(int exit, String out, String err) {}
+
+    static synchronized Run run(String stdin, String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        InputStream oldIn = System.in;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+            int exit = QwenCli.commandLine().execute(args);
+            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+            System.setIn(oldIn);
+        }
+    }
+
+    static Path model(Architecture arch) {
+        Path dir = tmp.resolve("m-" + arch.modelType());
+        if (!Files.exists(dir.resolve("config.json"))) {
+            Run r = run("", "init-model", dir.toString(), "--arch", arch.modelType(), "--layers", "2", "--hidden", "64",
+                    "--heads", "4", "--kv-heads", "2", "--intermediate", "96", "--seq-length", "256", "--shards", "2");
+            assertEquals(0, r.exit(), r.err());
+        }
+        return dir;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Architecture.class)
+    void initModelWritesTheRealLayout(Architecture arch) throws Exception {
+        Path dir = model(arch);
+        ModelConfig cfg = ModelConfig.load(dir);
+        assertEquals(arch, cfg.architecture());
+        assertEquals(96, cfg.intermediateSize());
+        assertTrue(Files.exists(dir.resolve("model.safetensors.index.json")));
+        assertTrue(Files.exists(dir.resolve("qwen.tiktoken")));
+        if (arch == Architecture.QWEN) {
+            assertEquals(192, OM.readTree(dir.resolve("config.json").toFile()).get("intermediate_size").asInt(),
+                    "Qwen v1 stores twice the MLP width");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Architecture.class)
+    void generateIdsJsonAndTextAgree(Architecture arch) throws Exception {
+        String model = model(arch).toString();
+        Run ids = run("", "generate", "--model", model, "--prompt-ids", "1,2,3", "--max-new-tokens", "6", "--temperature", "0",
+                "--format", "ids", "--dtype", "fp32");
+        assertEquals(0, ids.exit(), ids.err());
+        int[] idList = Arrays.stream(ids.out().trim().split(" ")).mapToInt(Integer::parseInt).toArray();
+        assertTrue(idList.length <= 6 && idList.length > 0);
+        Run json = run("", "generate", "--model", model, "--prompt-ids", "1,2,3", "--max-new-tokens", "6", "--temperature", "0",
+                "--format", "json", "--dtype", "fp32");
+        JsonNode j = OM.readTree(json.out());
+        assertEquals(ids.out().trim(), join(j.get("ids")));
+        assertEquals(3, j.get("usage").get("prompt_tokens").asInt());
+        Run text = run("", "generate", "--model", model, "--prompt", "Hello", "--max-new-tokens", "4", "--temperature", "0");
+        assertEquals(0, text.exit(), text.err());
+    }
+
+    @Test
+    void logitsWritesAllPositions() throws Exception {
+        Path out = tmp.resolve("logits.json");
+        Run r = run("", "logits", "--model", model(Architecture.QWEN).toString(), "--prompt-ids", "5,6,7", "--out", out.toString(),
+                "--all-positions", "--dtype", "fp32");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode j = OM.readTree(out.toFile());
+        assertEquals("5 6 7", join(j.get("prompt_ids")));
+        assertEquals(151936, j.get("last_logits").size());
+        assertEquals(3, j.get("all_logits").size());
+        assertEquals(j.get("last_logits"), j.get("all_logits").get(2));
+    }
+
+    @Test
+    void tokenizeAndDetokenizeJsonLines() {
+        Run t = run("\"你好<|im_end|>\"\n\"a b\"\n", "tokenize", "--jsonl");
+        assertEquals("[108386,151645]\n[64,293]\n", t.out());
+        Run none = run("\"<|im_end|>\"\n", "tokenize", "--allowed-special", "none", "--jsonl");
+        assertFalse(none.out().contains("151645"));
+        Run d = run("[108386,151645]\n", "detokenize", "--jsonl");
+        assertEquals("\"你好<|im_end|>\"\n", d.out());
+    }
+
+    @Test
+    void batchFileRunsThroughTheSchedulerInInputOrder() throws Exception {
+        Path reqs = tmp.resolve("reqs.jsonl");
+        Files.writeString(reqs, """
+                {"id": "a", "prompt": "Hello", "max_new_tokens": 5, "temperature": 0}
+                {"id": "b", "prompt_ids": [1, 2, 3], "max_new_tokens": 3, "temperature": 0}
+                {"id": "c", "prompt": "x", "top_p": 7}
+                """);
+        Run r = run("", "generate", "--model", model(Architecture.QWEN2).toString(), "--batch-file", reqs.toString(),
+                "--concurrency", "2", "--format", "jsonl", "--dtype", "fp32");
+        assertEquals(0, r.exit(), r.err());
+        String[] lines = r.out().trim().split("\n");
+        assertEquals(3, lines.length);
+        JsonNode a = OM.readTree(lines[0]);
+        JsonNode b = OM.readTree(lines[1]);
+        assertEquals("a", a.get("id").asText());
+        assertEquals("b", b.get("id").asText());
+        assertEquals(3, b.get("usage").get("prompt_tokens").asInt());
+        assertTrue(b.get("ids").size() <= 3);
+        Run single = run("", "generate", "--model", model(Architecture.QWEN2).toString(), "--prompt-ids", "1,2,3",
+                "--max-new-tokens", "3", "--temperature", "0", "--format", "ids", "--dtype", "fp32");
+        assertEquals(single.out().trim(), join(b.get("ids")), "batched output equals the single-request output");
+        assertTrue(OM.readTree(lines[2]).get("error").asText().contains("top_p"));
+    }
+
+    @Test
+    void chatStreamsAndKeepsHistory() {
+        Run r = run("hello\n:clear\n你好\n:exit\n", "chat", "--model", model(Architecture.QWEN).toString(), "--max-new-tokens", "4");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("(history cleared)"));
+        assertEquals(4, r.out().split("User> ", -1).length - 1, r.out()); // one prompt per input line
+    }
+
+    @Test
+    void errorsAreOneClearLine() {
+        Run r = run("", "generate", "--model", tmp.resolve("missing").toString(), "--prompt", "x");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().startsWith("error: "), "[" + r.err() + "]");
+        assertTrue(r.err().contains("config.json"), r.err());
+    }
+
+    private static String join(JsonNode arr) {
+        StringBuilder sb = new StringBuilder();
+        arr.forEach(n -> sb.append(sb.length() == 0 ? "" : " ").append(n.asInt()));
+        return sb.toString();
+    }
+}
