@@ -13,7 +13,6 @@ import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.LongOptional;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorArrayRef;
 import org.bytedeco.pytorch.TensorOptional;
@@ -201,15 +200,17 @@ public final class QwenModel implements AutoCloseable {
         int t = in.numTokens;
         int hd = cfg.headDim();
         Tensor qkv = l.qkv().apply(h); // [T, (H + 2KV) hd]
-        Tensor q = qkv.narrow(1, 0, cfg.qSize()).view(t, cfg.numHeads(), hd);
-        Tensor k = qkv.narrow(1, cfg.qSize(), cfg.kvSize()).view(t, cfg.numKvHeads(), hd);
-        Tensor v = qkv.narrow(1, cfg.qSize() + cfg.kvSize(), cfg.kvSize()).view(t, cfg.numKvHeads(), hd);
-        if (l.qNorm() != null) { // Qwen3: per-head RMSNorm before RoPE
-            q = rmsNorm(q, l.qNorm());
-            k = rmsNorm(k, l.kNorm());
+        int heads = cfg.numHeads();
+        int kvHeads = cfg.numKvHeads();
+        Tensor qk = qkv.narrow(1, 0, cfg.qSize() + cfg.kvSize()).view(t, heads + kvHeads, hd);
+        Tensor v = qkv.narrow(1, cfg.qSize() + cfg.kvSize(), cfg.kvSize()).view(t, kvHeads, hd);
+        if (l.qNorm() != null) { // Qwen3: per-head RMSNorm of q and k before RoPE
+            qk = torch.cat(new TensorArrayRef(new TensorVector(rmsNorm(qk.narrow(1, 0, heads), l.qNorm()),
+                    rmsNorm(qk.narrow(1, heads, kvHeads), l.kNorm()))), 1);
         }
-        q = rotate(q, in);
-        k = rotate(k, in);
+        qk = rotate(qk, in); // queries and keys in one pass
+        Tensor q = qk.narrow(1, 0, heads);
+        Tensor k = qk.narrow(1, heads, kvHeads);
         if (in.logn != null) { // Qwen v1 logN scaling, queries only, after the keys are cached
             q = q.mul(in.logn).to(precision.scalarType());
         }
@@ -291,11 +292,9 @@ public final class QwenModel implements AutoCloseable {
         return l.down().apply(torch.silu(gu.narrow(1, 0, f)).mul(gu.narrow(1, f, f)));
     }
 
-    /** RMSNorm over the last dim, normalised in float32 and scaled in the compute dtype (as the reference code does). */
+    /** RMSNorm over the last dim (libtorch's fused kernel: normalised and scaled in float32, rounded once). */
     private Tensor rmsNorm(Tensor x, Tensor weight) {
-        Tensor xf = x.to(ScalarType.Float);
-        Tensor var = xf.pow(new Scalar(2.0)).mean(new long[] {-1}, true, null);
-        return xf.mul(var.add(new Scalar(cfg.rmsNormEps())).rsqrt()).to(precision.scalarType()).mul(weight);
+        return torch.rms_norm(x, new long[] {x.size(-1)}, new TensorOptional(weight), new DoubleOptional(cfg.rmsNormEps()));
     }
 
     /** The linear layers in the order a step runs them, output head last (for the matmul-bound benchmark). */
