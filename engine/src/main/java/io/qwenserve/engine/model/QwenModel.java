@@ -78,6 +78,7 @@ public final class QwenModel implements AutoCloseable {
 
     /** Loads the safetensors of {@code dir} for an already parsed config. */
     public static QwenModel load(ModelConfig cfg, Path dir, ModelOptions options) {
+        TorchRuntime.init();
         Device device = Torch.device(options.device());
         LinearKernel kernel = options.kernel() != null ? options.kernel()
                 : LinearKernel.defaultFor(device.is_cpu(), options.precision());
