@@ -35,8 +35,9 @@ public final class PagedKvCache implements AutoCloseable {
         this.vRows = new Tensor[cfg.numLayers()];
         long slots = (long) numBlocks * blockSize;
         for (int i = 0; i < cfg.numLayers(); i++) {
-            k[i] = torch.zeros(new long[] {slots, cfg.numKvHeads(), cfg.headDim()}, Torch.options(precision.scalarType(), device));
-            v[i] = torch.zeros(new long[] {slots, cfg.numKvHeads(), cfg.headDim()}, Torch.options(precision.scalarType(), device));
+            // uninitialised: a slot is always written before it is read, and untouched pages cost no memory yet
+            k[i] = torch.empty(new long[] {slots, cfg.numKvHeads(), cfg.headDim()}, Torch.options(precision.scalarType(), device), null);
+            v[i] = torch.empty(new long[] {slots, cfg.numKvHeads(), cfg.headDim()}, Torch.options(precision.scalarType(), device), null);
             kRows[i] = k[i].view(slots, (long) cfg.kvSize());
             vRows[i] = v[i].view(slots, (long) cfg.kvSize());
         }

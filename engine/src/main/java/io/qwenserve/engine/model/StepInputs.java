@@ -96,7 +96,9 @@ final class StepInputs implements AutoCloseable {
                     gather[d * maxCtx + p] = slot(slice.blockTable(), p, blockSize);
                     mask[d * maxCtx + p] = true;
                 }
-                // padding positions read slot 0 and are masked out
+                // padding positions re-read the sequence's own position 0 (written, so finite) and are masked out;
+                // the pools are never initialised, so any other slot could hold NaN, and 0 * NaN poisons the sum
+                java.util.Arrays.fill(gather, d * maxCtx + slice.contextLen(), (d + 1) * maxCtx, gather[d * maxCtx]);
             }
             decodeGather = own(Torch.longs(gather, device));
             decodeMask = own(Torch.bools(mask, device, numDecode, 1, 1, maxCtx));

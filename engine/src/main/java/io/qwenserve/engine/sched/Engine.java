@@ -60,10 +60,16 @@ public final class Engine implements AutoCloseable {
         this.config = config;
         int modelLen = model.config().maxPositionEmbeddings();
         this.maxModelLen = config.maxModelLen() > 0 ? Math.min(config.maxModelLen(), modelLen) : modelLen;
-        int blocks = config.kvCacheTokens() > 0
-                ? Math.max(1, (config.kvCacheTokens() + config.blockSize() - 1) / config.blockSize())
-                : PagedKvCache.blocksForBudget(model.config(), model.model().precision(), config.blockSize(),
-                        config.kvCacheBytes() > 0 ? config.kvCacheBytes() : defaultKvBytes());
+        int blocks;
+        if (config.kvCacheTokens() > 0) {
+            blocks = Math.max(1, (config.kvCacheTokens() + config.blockSize() - 1) / config.blockSize());
+        } else if (config.kvCacheBytes() > 0) {
+            blocks = PagedKvCache.blocksForBudget(model.config(), model.model().precision(), config.blockSize(), config.kvCacheBytes());
+        } else {
+            // default: a quarter of free memory, but never more than a full batch of full-length sequences can use
+            int useful = (int) Math.min(Integer.MAX_VALUE, ((long) config.maxNumSeqs() * maxModelLen + config.blockSize() - 1) / config.blockSize());
+            blocks = Math.min(useful, PagedKvCache.blocksForBudget(model.config(), model.model().precision(), config.blockSize(), defaultKvBytes()));
+        }
         this.cache = new PagedKvCache(model.config(), blocks, config.blockSize(), model.model().precision(), model.model().device());
         this.scheduler = new Scheduler(config, new KvCacheManager(cache.pool(), config.blockSize()), listener, new Scheduler.Hooks() {
             @Override
