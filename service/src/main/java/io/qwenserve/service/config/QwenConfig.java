@@ -1,0 +1,121 @@
+package io.qwenserve.service.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/** Everything the service reads from configuration ({@code qwen.*}); documented in the README's table. */
+@ConfigMapping(prefix = "qwen")
+public interface QwenConfig {
+
+    Model model();
+
+    Engine engine();
+
+    Sampling sampling();
+
+    /** API keys; when any is set, every gRPC call and HTTP API request needs {@code authorization: Bearer <key>}. */
+    @WithName("api-keys")
+    Optional<List<String>> apiKeys();
+
+    Shutdown shutdown();
+
+    interface Model {
+        /** Model folder (config.json, safetensors, qwen.tiktoken). Unset: a random demo model is generated. */
+        Optional<String> path();
+
+        /** Compute dtype: bf16, fp32 or fp16. */
+        @WithDefault("bf16")
+        String dtype();
+
+        /** cpu, cuda or cuda:N. */
+        @WithDefault("cpu")
+        String device();
+
+        /** Linear kernel override (PLAIN, ONEDNN_PREPACKED); unset picks the device default. */
+        Optional<String> kernel();
+
+        Demo demo();
+
+        interface Demo {
+            /** Architecture of the generated demo model: qwen, qwen2 or qwen3. */
+            @WithDefault("qwen2")
+            String arch();
+
+            /** Where the demo model is written (reused when already there). */
+            @WithDefault("${java.io.tmpdir}/qwen-demo-model")
+            String dir();
+        }
+    }
+
+    interface Engine {
+        /** KV-cache budget in bytes (0: a default from free memory, unless kv-cache-tokens is set). */
+        @WithDefault("0")
+        long kvCacheBytes();
+
+        /** KV-cache budget in tokens (takes precedence over bytes when > 0). */
+        @WithDefault("0")
+        int kvCacheTokens();
+
+        /** Tokens per KV block. */
+        @WithDefault("16")
+        int blockSize();
+
+        /** Most sequences in one step. */
+        @WithDefault("64")
+        int maxBatch();
+
+        /** Most tokens in one step (decode tokens first; the rest goes to prefill chunks). */
+        @WithDefault("512")
+        int maxBatchTokens();
+
+        /** Bound of the waiting queue; beyond it requests get RESOURCE_EXHAUSTED. */
+        @WithDefault("1024")
+        int queueSize();
+
+        /** Longest prompt accepted (0: limited only by the model length). */
+        @WithDefault("0")
+        int maxPromptTokens();
+
+        /** Cap on max_tokens of any request. */
+        @WithDefault("4096")
+        int maxNewTokens();
+
+        /** Longest sequence (prompt + output); 0 uses the model's max positions. */
+        @WithDefault("0")
+        int maxModelLen();
+
+        /** Events buffered per stream before chunks are merged for a slow reader. */
+        @WithDefault("64")
+        int streamBuffer();
+    }
+
+    /** Server-wide defaults for unset request parameters; unset here falls back to the model's generation_config.json. */
+    interface Sampling {
+        OptionalDouble temperature();
+
+        OptionalDouble topP();
+
+        OptionalInt topK();
+
+        OptionalDouble repetitionPenalty();
+
+        /** max_tokens when a request does not say. */
+        @WithDefault("256")
+        int maxTokens();
+
+        OptionalLong seed();
+    }
+
+    interface Shutdown {
+        /** How long in-flight requests may run after SIGTERM before they end with CANCELLED. */
+        @WithDefault("30s")
+        Duration grace();
+    }
+}

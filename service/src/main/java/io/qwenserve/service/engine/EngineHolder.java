@@ -1,0 +1,181 @@
+package io.qwenserve.service.engine;
+
+import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.api.EngineRejectedException;
+import io.qwenserve.engine.checkpoint.RandomCheckpoint;
+import io.qwenserve.engine.config.Architecture;
+import io.qwenserve.engine.model.LinearKernel;
+import io.qwenserve.engine.model.ModelOptions;
+import io.qwenserve.engine.model.Precision;
+import io.qwenserve.engine.sched.Engine;
+import io.qwenserve.engine.sched.EngineConfig;
+import io.qwenserve.service.config.QwenConfig;
+import io.qwenserve.service.metrics.EngineMetrics;
+import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import org.jboss.logging.Logger;
+
+/**
+ * Owns the model and the engine for the life of the service: loads them in the background at start-up (so health
+ * endpoints answer while a large model loads), and drains the engine on shutdown.
+ */
+@ApplicationScoped
+public class EngineHolder {
+    private static final Logger LOG = Logger.getLogger(EngineHolder.class);
+
+    /** Life cycle, as readiness and the APIs see it. */
+    public enum State { LOADING, READY, DRAINING, STOPPED, FAILED }
+
+    @Inject
+    QwenConfig config;
+
+    @Inject
+    EngineMetrics metrics;
+
+    private volatile State state = State.LOADING;
+    private volatile Engine engine;
+    private volatile String failure;
+    private volatile boolean demo;
+    private volatile Path modelDir;
+    private final CompletableFuture<Engine> ready = new CompletableFuture<>();
+    private final java.util.concurrent.atomic.AtomicInteger openStreams = new java.util.concurrent.atomic.AtomicInteger();
+
+    void onStart(@Observes StartupEvent event) {
+        Thread t = new Thread(this::load, "qwen-model-loader");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void load() {
+        try {
+            Path dir = config.model().path().filter(p -> !p.isBlank()).map(Path::of).orElse(null);
+            if (dir == null) {
+                dir = demoModel();
+                demo = true;
+            }
+            modelDir = dir;
+            long t0 = System.nanoTime();
+            ModelOptions options = new ModelOptions(Precision.parse(config.model().dtype()), config.model().device(),
+                    config.model().kernel().map(LinearKernel::valueOf).orElse(null), true);
+            LoadedModel model = LoadedModel.load(dir, options);
+            QwenConfig.Engine e = config.engine();
+            EngineConfig ec = new EngineConfig(e.maxBatch(), Math.max(e.maxBatchTokens(), e.maxBatch()), e.queueSize(), e.blockSize(),
+                    e.kvCacheBytes(), e.kvCacheTokens(), e.maxModelLen(), e.streamBuffer());
+            engine = new Engine(model, ec, metrics);
+            metrics.bind(engine);
+            state = State.READY;
+            ready.complete(engine);
+            LOG.infof("model %s (%s, %s on %s, %s kernel) ready in %.1f s; max model length %d tokens", dir.getFileName(),
+                    model.config().architecture().hfClass(), options.precision().cliName(), options.device(),
+                    model.model().kernel(), (System.nanoTime() - t0) / 1e9, engine.maxModelLen());
+        } catch (Throwable t) {
+            failure = t.getMessage() != null ? t.getMessage() : t.toString();
+            state = State.FAILED;
+            ready.completeExceptionally(t);
+            LOG.errorf(t, "model failed to load: %s", failure);
+        }
+    }
+
+    private Path demoModel() {
+        Path dir = Path.of(config.model().demo().dir()).toAbsolutePath();
+        Architecture arch = Architecture.parse(config.model().demo().arch());
+        LOG.warn("""
+
+                ********************************************************************************
+                *  No model configured (qwen.model.path / --model): serving a DEMO model with   *
+                *  RANDOM WEIGHTS in the real Qwen layout, with the real tokenizer.             *
+                *  Its output is gibberish. Point qwen.model.path at a real checkpoint.          *
+                ********************************************************************************""");
+        if (!Files.exists(dir.resolve("config.json"))) {
+            RandomCheckpoint.write(dir, RandomCheckpoint.Spec.tiny(arch));
+        }
+        LOG.warnf("demo model (%s) at %s", arch.hfClass(), dir);
+        return dir;
+    }
+
+    /** The engine, or UNAVAILABLE while loading, draining or after a failed load. */
+    public Engine engine() {
+        Engine e = engine;
+        if (state != State.READY || e == null) {
+            throw new EngineRejectedException(EngineRejectedException.Reason.UNAVAILABLE, switch (state) {
+                case LOADING -> "the model is still loading";
+                case DRAINING, STOPPED -> "the server is shutting down";
+                case FAILED -> "the model failed to load: " + failure;
+                case READY -> "the engine is not running";
+            });
+        }
+        return e;
+    }
+
+    /** Completes when the engine is ready (tests, start-up hooks). */
+    public CompletableFuture<Engine> whenReady() {
+        return ready;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public boolean demo() {
+        return demo;
+    }
+
+    public Path modelDir() {
+        return modelDir;
+    }
+
+    public String failure() {
+        return failure;
+    }
+
+    /**
+     * SIGTERM: Quarkus first announces a shutdown delay, during which the server still serves. The engine drains
+     * here: readiness goes down, new work is refused, in-flight work gets the grace period and the rest ends with
+     * CANCELLED, and the streams still reach their clients.
+     */
+    void onShutdownDelay(@Observes ShutdownDelayInitiatedEvent event) {
+        drain();
+    }
+
+    /** Fallback when no delay phase ran (e.g. tests, or the delay disabled). */
+    void onStop(@Observes ShutdownEvent event) {
+        drain();
+    }
+
+    /** Transports register their open streams so a drain can wait for the last events to leave. */
+    public void streamOpened() {
+        openStreams.incrementAndGet();
+    }
+
+    public void streamClosed() {
+        openStreams.decrementAndGet();
+    }
+
+    public synchronized void drain() {
+        Engine e = engine;
+        if (state == State.READY && e != null) {
+            state = State.DRAINING;
+            LOG.infof("draining: up to %s for %d running and %d waiting requests", config.shutdown().grace(),
+                    e.stats().running(), e.stats().waiting());
+            e.drain(config.shutdown().grace());
+            state = State.STOPPED;
+            long until = System.currentTimeMillis() + 2000;
+            while (openStreams.get() > 0 && System.currentTimeMillis() < until) {
+                try {
+                    Thread.sleep(10); // terminal events still on their way to clients
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            LOG.infof("engine stopped (%d streams still open)", openStreams.get());
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package io.qwenserve.service;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** The packaged service ({@code quarkus-run.jar}) started as a real process, for tests that need signals or kills. */
+public final class ServiceProcess implements AutoCloseable {
+    public final Process process;
+    public final int port;
+    public final Path log;
+
+    private ServiceProcess(Process process, int port, Path log) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Starts the service with {@code props} as system properties and waits until it is ready. */
+    public static ServiceProcess start(String name, Map<String, String> props) throws Exception {
+        String jar = System.getProperty("qwen.service.jar", "target/quarkus-app/quarkus-run.jar");
+        int port = freePort();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "-Dquarkus.http.port=" + port, "-Dqwen.model.demo.dir=target/test-demo-model", "-Dqwen.model.dtype=fp32",
+                "-Dqwen.engine.kv-cache-tokens=8192"));
+        props.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
+        cmd.addAll(List.of("-jar", jar));
+        Path log = Path.of("target", name + ".log");
+        Files.createDirectories(log.getParent());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ServiceProcess sp = new ServiceProcess(p, port, log);
+        long deadline = System.currentTimeMillis() + 180_000;
+        while (System.currentTimeMillis() < deadline) {
+            if (!p.isAlive()) {
+                throw new IllegalStateException("service exited: " + Files.readString(log));
+            }
+            if (sp.readyStatus() == 200) {
+                return sp;
+            }
+            Thread.sleep(200);
+        }
+        sp.close();
+        throw new IllegalStateException("service not ready in time: " + Files.readString(log));
+    }
+
+    /** HTTP status of /q/health/ready, or -1 when the port does not answer. */
+    public int readyStatus() {
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create("http://localhost:" + port + "/q/health/ready").toURL().openConnection();
+            c.setConnectTimeout(500);
+            c.setReadTimeout(2000);
+            return c.getResponseCode();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    public String logText() throws IOException {
+        return Files.readString(log);
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+    }
+
+    static File javaBin() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toFile();
+    }
+}

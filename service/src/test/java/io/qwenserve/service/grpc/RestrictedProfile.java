@@ -1,0 +1,12 @@
+package io.qwenserve.service.grpc;
+
+import io.quarkus.test.junit.QuarkusTestProfile;
+import java.util.Map;
+
+/** API keys on, one sequence per step and a one-request queue. */
+public class RestrictedProfile implements QuarkusTestProfile {
+    @Override
+    public Map<String, String> getConfigOverrides() {
+        return Map.of("qwen.api-keys", "secret-key,second-key", "qwen.engine.max-batch", "1", "qwen.engine.queue-size", "1");
+    }
+}
