@@ -14,8 +14,12 @@ import java.util.SplittableRandom;
  * mix of short and long chats (80% short questions with short answers, 20% long prompts with long answers).
  */
 public final class Dataset {
-    /** One entry: a prompt and its target output length. */
-    public record Entry(String prompt, int maxTokens) {}
+    /** One entry: a chat prompt or raw prompt ids, and its target output length. */
+    public record Entry(String prompt, int[] promptIds, int maxTokens) {
+        Entry(String prompt, int maxTokens) {
+            this(prompt, null, maxTokens);
+        }
+    }
 
     private final List<Entry> entries;
 
@@ -61,6 +65,16 @@ public final class Dataset {
                 }
                 out.add(new Entry(context.append("Summarise them in detail.").toString(), 96 + r.nextInt(96)));
             }
+        }
+        return new Dataset(out);
+    }
+
+    /** Raw completions of {@code promptTokens} random ids each, asking for {@code maxTokens}: one fixed workload. */
+    public static Dataset randomIds(int promptTokens, int maxTokens, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<Entry> out = new ArrayList<>();
+        for (int i = 0; i < 256; i++) {
+            out.add(new Entry(null, r.ints(promptTokens, 0, 150000).toArray(), maxTokens));
         }
         return new Dataset(out);
     }

@@ -3,6 +3,7 @@ package io.qwenserve.loadtest;
 import io.grpc.StatusRuntimeException;
 import io.qwenserve.client.GrpcChatClient;
 import io.qwenserve.proto.v1.ChatRequest;
+import io.qwenserve.proto.v1.GenerateRequest;
 import io.qwenserve.proto.v1.GenerateResponse;
 import io.qwenserve.proto.v1.Message;
 import io.qwenserve.proto.v1.SamplingParams;
@@ -24,12 +25,21 @@ final class GrpcTarget implements LoadTarget {
     @Override
     public RequestResult send(RequestSpec spec, long clock) {
         TokenRecorder rec = new TokenRecorder(clock);
-        ChatRequest req = ChatRequest.newBuilder().setRequestId(spec.id())
-                .addMessages(Message.newBuilder().setRole("user").setContent(spec.prompt()))
-                .setSampling(SamplingParams.newBuilder().setMaxTokens(spec.maxTokens()).setTemperature(0)).build();
+        SamplingParams sampling = SamplingParams.newBuilder().setMaxTokens(spec.maxTokens()).setTemperature(0).setRepetitionPenalty(1).build();
         try {
             int total = 0;
-            for (Iterator<GenerateResponse> it = client.chat(req); it.hasNext(); ) {
+            Iterator<GenerateResponse> responses;
+            if (spec.promptIds() != null) {
+                GenerateRequest.Builder g = GenerateRequest.newBuilder().setRequestId(spec.id()).setSampling(sampling);
+                for (int id : spec.promptIds()) {
+                    g.addPromptTokenIds(id);
+                }
+                responses = client.stub().generate(g.build());
+            } else {
+                responses = client.chat(ChatRequest.newBuilder().setRequestId(spec.id())
+                        .addMessages(Message.newBuilder().setRole("user").setContent(spec.prompt())).setSampling(sampling).build());
+            }
+            for (Iterator<GenerateResponse> it = responses; it.hasNext(); ) {
                 GenerateResponse r = it.next();
                 if (r.hasChunk() && r.getChunk().getTokenIdsCount() > 0) {
                     rec.tokens(r.getChunk().getTokenIdsCount());

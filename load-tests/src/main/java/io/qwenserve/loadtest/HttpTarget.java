@@ -12,16 +12,21 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
-/** Load over the OpenAI-compatible HTTP API: {@code POST /v1/chat/completions} with {@code stream: true} (SSE). */
+/**
+ * Load over the OpenAI-compatible HTTP API with {@code stream: true} (SSE): {@code POST /v1/chat/completions}, or
+ * {@code /v1/completions} with a token-id prompt.
+ */
 final class HttpTarget implements LoadTarget {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    private final URI uri;
+    private final URI chatUri;
+    private final URI completionsUri;
     private final String apiKey;
     private final ObjectMapper om = new ObjectMapper();
 
     HttpTarget(String url, String apiKey) {
         String base = url.contains("://") ? url : "http://" + url;
-        this.uri = URI.create(base.replaceAll("/+$", "") + "/v1/chat/completions");
+        this.chatUri = URI.create(base.replaceAll("/+$", "") + "/v1/chat/completions");
+        this.completionsUri = URI.create(base.replaceAll("/+$", "") + "/v1/completions");
         this.apiKey = apiKey;
     }
 
@@ -36,8 +41,16 @@ final class HttpTarget implements LoadTarget {
         ObjectNode body = om.createObjectNode().put("model", "qwen").put("stream", true).put("max_tokens", spec.maxTokens())
                 .put("temperature", 0);
         body.putObject("stream_options").put("include_usage", true);
-        body.putArray("messages").addObject().put("role", "user").put("content", spec.prompt());
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri).header("content-type", "application/json")
+        body.put("repetition_penalty", 1.0);
+        if (spec.promptIds() != null) {
+            var ids = body.putArray("prompt");
+            for (int id : spec.promptIds()) {
+                ids.add(id);
+            }
+        } else {
+            body.putArray("messages").addObject().put("role", "user").put("content", spec.prompt());
+        }
+        HttpRequest.Builder b = HttpRequest.newBuilder(spec.promptIds() != null ? completionsUri : chatUri).header("content-type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
         if (apiKey != null) {
             b.header("authorization", "Bearer " + apiKey);
@@ -63,7 +76,8 @@ final class HttpTarget implements LoadTarget {
                         return rec.done(spec.id(), 0, ev.path("error").path("code").asText("error"));
                     }
                     JsonNode choice = ev.path("choices").path(0);
-                    if (!choice.isMissingNode() && !choice.path("delta").path("content").asText("").isEmpty()) {
+                    String piece = choice.has("text") ? choice.path("text").asText("") : choice.path("delta").path("content").asText("");
+                    if (!choice.isMissingNode() && !piece.isEmpty()) {
                         rec.tokens(1);
                     }
                     if (ev.path("usage").has("completion_tokens")) {

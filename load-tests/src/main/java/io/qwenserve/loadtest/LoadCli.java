@@ -43,6 +43,13 @@ public final class LoadCli implements Callable<Integer> {
     @Option(names = "--dataset", description = "JSONL of {\"prompt\", \"max_tokens\"}; default: a synthetic mix of short and long chats.")
     Path dataset;
 
+    @Option(names = "--prompt-tokens", description = "Instead of a dataset: raw completions of this many random prompt ids "
+            + "(the same workload on every transport and in bin/qwen bench).")
+    Integer promptTokens;
+
+    @Option(names = "--max-tokens", defaultValue = "128", description = "max_tokens with --prompt-tokens.")
+    int maxTokens;
+
     @Option(names = "--out", required = true, description = "Output folder for summary.json and report.html.")
     Path out;
 
@@ -74,7 +81,8 @@ public final class LoadCli implements Callable<Integer> {
             throw new IllegalArgumentException(sweep ? "--sweep uses --rate (start rate), not --concurrency"
                     : "give exactly one of --concurrency and --rate");
         }
-        Dataset data = dataset != null ? Dataset.load(dataset) : Dataset.synthetic(7);
+        Dataset data = promptTokens != null ? Dataset.randomIds(promptTokens, maxTokens, 7)
+                : dataset != null ? Dataset.load(dataset) : Dataset.synthetic(7);
         Files.createDirectories(out);
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         PrintStream stdout = new PrintStream(System.out, true, StandardCharsets.UTF_8);

@@ -77,7 +77,7 @@ public final class LoadRun {
             long i = next.getAndIncrement();
             Dataset.Entry e = dataset.get(i);
             progress.inFlight.incrementAndGet();
-            RequestResult r = target.send(new RequestSpec(idPrefix + i, e.prompt(), e.maxTokens()), clock);
+            RequestResult r = target.send(new RequestSpec(idPrefix + i, e.prompt(), e.promptIds(), e.maxTokens()), clock);
             progress.inFlight.decrementAndGet();
             results.add(r);
             (r.ok() ? progress.completed : progress.failed).incrementAndGet();
