@@ -51,6 +51,7 @@ public final class Engine implements AutoCloseable {
     private final Thread loop;
     private volatile boolean accepting = true;
     private volatile boolean stopping;
+    private volatile boolean forceStop;
     private volatile boolean alive = true;
     private volatile EngineStats stats;
     private long steps;
@@ -234,8 +235,6 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    private volatile boolean forceStop;
-
     /**
      * Stops taking requests, lets those in flight finish within {@code grace}, then cancels the rest (CANCELLED) and
      * stops the loop. Returns when the loop has ended.
@@ -257,12 +256,13 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Runs the scheduler's block-accounting check on the engine thread (tests). */
+    /** Runs the scheduler's block-accounting check on the engine thread and refreshes {@link #stats()} (tests). */
     public void checkInvariants() {
         java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
         inbox.add(() -> {
             try {
                 scheduler.checkInvariants();
+                stats = snapshot();
                 done.complete(null);
             } catch (RuntimeException e) {
                 done.completeExceptionally(e);

@@ -164,6 +164,7 @@ class EngineTest {
             GenerationEvent.Final f = (GenerationEvent.Final) events.get(events.size() - 1);
             assertEquals(FinishReason.DEADLINE, f.reason());
             assertTrue(f.usage().completionTokens() < 2000);
+            e.checkInvariants();
             assertEquals(0, e.stats().kvBlocksUsed());
         }
     }
