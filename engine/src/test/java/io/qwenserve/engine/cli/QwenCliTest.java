@@ -104,6 +104,14 @@ class QwenCliTest {
     }
 
     @Test
+    void infoChecksTheCpu() {
+        Run r = run("", "info");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("mkldnn: "), r.out());
+        assertTrue(r.out().contains("cpu: ok"), r.out());
+    }
+
+    @Test
     void tokenizeAndDetokenizeJsonLines() {
         Run t = run("\"你好<|im_end|>\"\n\"a b\"\n", "tokenize", "--jsonl");
         assertEquals("[108386,151645]\n[64,293]\n", t.out());
