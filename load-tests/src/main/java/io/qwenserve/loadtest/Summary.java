@@ -9,7 +9,7 @@ import java.util.TreeMap;
 /** The figures of one run, as written to {@code summary.json}. */
 public record Summary(String target, String mode, double seconds, int requestsSent, int requestsCompleted,
                       Map<String, Integer> requestsFailed, long outputTokens, Percentiles ttftMs, Percentiles itlMs,
-                      Percentiles e2eMs) {
+                      Percentiles e2eMs, Percentiles serverTtftMs, Percentiles addedTtftMs) {
 
     public static Summary of(String target, LoadRun.Mode mode, int sent, List<RequestResult> results) {
         long first = results.stream().mapToLong(RequestResult::start).min().orElse(0);
@@ -36,7 +36,9 @@ public record Summary(String target, String mode, double seconds, int requestsSe
         return new Summary(target, mode.toString(), Math.max(1e-9, (last - first) / 1e9), sent, completed, failed, tokens,
                 new Percentiles(ok.stream().mapToDouble(RequestResult::ttftMs).toArray()),
                 new Percentiles(itl.stream().mapToDouble(Double::doubleValue).toArray()),
-                new Percentiles(ok.stream().mapToDouble(RequestResult::e2eMs).toArray()));
+                new Percentiles(ok.stream().mapToDouble(RequestResult::e2eMs).toArray()),
+                new Percentiles(ok.stream().mapToDouble(RequestResult::serverTtftMs).toArray()),
+                new Percentiles(ok.stream().mapToDouble(RequestResult::addedTtftMs).toArray()));
     }
 
     public double outputTokensPerSecond() {
@@ -67,6 +69,11 @@ public record Summary(String target, String mode, double seconds, int requestsSe
         o.set("ttft_ms", percentiles(om, ttftMs));
         o.set("itl_ms", percentiles(om, itlMs));
         o.set("e2e_ms", percentiles(om, e2eMs));
+        if (serverTtftMs.count() > 0) {
+            // what the transport added to TTFT: client TTFT minus the server's own, per request
+            o.set("server_ttft_ms", percentiles(om, serverTtftMs));
+            o.set("added_ttft_ms", percentiles(om, addedTtftMs));
+        }
         return o;
     }
 

@@ -8,6 +8,7 @@ final class TokenRecorder {
     private final long start;
     private long[] times = new long[64];
     private int n;
+    private double serverTtftMs = Double.NaN;
 
     TokenRecorder(long clock) {
         this.clock = clock;
@@ -24,7 +25,13 @@ final class TokenRecorder {
         }
     }
 
+    /** The server's own TTFT for this request, where the transport reports it. */
+    void serverTtft(double ms) {
+        serverTtftMs = ms;
+    }
+
     RequestResult done(String id, int outputTokens, String failure) {
-        return new RequestResult(id, start, System.nanoTime() - clock, Arrays.copyOf(times, n), Math.max(outputTokens, n), failure);
+        return new RequestResult(id, start, System.nanoTime() - clock, Arrays.copyOf(times, n), Math.max(outputTokens, n), failure,
+                serverTtftMs);
     }
 }

@@ -40,6 +40,21 @@ class SummaryAndReportTest {
     }
 
     @Test
+    void addedTtftIsClientMinusServerPerRequest() {
+        RequestResult a = ok("a", 0, 100, 110);
+        RequestResult b = ok("b", 0, 50, 60);
+        List<RequestResult> rs = List.of(
+                new RequestResult(a.id(), a.start(), a.end(), a.tokenTimes(), a.outputTokens(), null, 97.5),
+                new RequestResult(b.id(), b.start(), b.end(), b.tokenTimes(), b.outputTokens(), null, 49.0));
+        JsonNode j = Summary.of("grpc", LoadRun.Mode.closed(2), 2, rs).toJson();
+        assertEquals(49.0, j.get("server_ttft_ms").get("p50").asDouble(), 1e-9);
+        assertEquals(1.0, j.get("added_ttft_ms").get("p50").asDouble(), 1e-9);
+        assertEquals(2.5, j.get("added_ttft_ms").get("p99").asDouble(), 1e-9);
+        assertFalse(Summary.of("http", LoadRun.Mode.closed(2), 2, List.of(a, b)).toJson().has("added_ttft_ms"),
+                "only where the transport reports the server's TTFT");
+    }
+
+    @Test
     void reportIsSelfContainedWithItsPlots() {
         List<RequestResult> rs = List.of(ok("a", 0, 100, 1100, 2100), ok("b", 500, 900, 1900));
         Summary s = Summary.of("http", LoadRun.Mode.open(2), 2, rs);
