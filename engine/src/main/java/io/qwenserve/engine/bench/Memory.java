@@ -13,9 +13,21 @@ public final class Memory {
 
     /** Resident set size of this process (Linux /proc), or -1. */
     public static long rssBytes() {
+        return status("VmRSS:");
+    }
+
+    /**
+     * Anonymous resident memory (heap, native allocations, tensors), or -1: what a leak grows. Unlike {@link #rssBytes}
+     * it leaves out pages of memory-mapped checkpoint files, which the kernel maps in and drops at will.
+     */
+    public static long anonRssBytes() {
+        return status("RssAnon:");
+    }
+
+    private static long status(String key) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmRSS:")) {
+                if (line.startsWith(key)) {
                     return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
                 }
             }

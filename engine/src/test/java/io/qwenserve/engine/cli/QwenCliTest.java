@@ -13,6 +13,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -101,6 +102,29 @@ class QwenCliTest {
         assertEquals(151936, j.get("last_logits").size());
         assertEquals(3, j.get("all_logits").size());
         assertEquals(j.get("last_logits"), j.get("all_logits").get(2));
+    }
+
+    @Test
+    void benchPrintsTheDocumentedFields() throws Exception {
+        Run single = run("", "bench", "--model", model(Architecture.QWEN2).toString(), "--prompt-len", "4", "--new-tokens", "6",
+                "--dtype", "fp32", "--format", "json");
+        assertEquals(0, single.exit(), single.err());
+        JsonNode j = OM.readTree(single.out());
+        for (String f : List.of("prefill_tokens_per_s", "decode_tokens_per_s", "decode_tokens_per_s_median_step",
+                "matmul_bound_tokens_per_s", "efficiency", "bandwidth_fraction", "rss_growth_pct", "anon_rss_growth_pct")) {
+            assertTrue(j.get(f).isNumber(), f + " in " + j);
+        }
+        Run conc = run("", "bench", "--model", model(Architecture.QWEN2).toString(), "--concurrency", "1,2",
+                "--requests-per-client", "1", "--prompt-len", "4", "--new-tokens", "4", "--dtype", "fp32", "--format", "json");
+        assertEquals(0, conc.exit(), conc.err());
+        JsonNode results = OM.readTree(conc.out()).get("results");
+        assertEquals(2, results.size());
+        assertEquals(2, results.get(1).get("concurrency").asInt());
+        assertEquals(8, results.get(1).get("output_tokens").asInt());
+        for (String f : List.of("output_tokens_per_s", "ttft_ms_p50", "ttft_ms_p99", "itl_ms_p50", "itl_ms_p99", "kv_usage_max",
+                "matmul_bound_tokens_per_s", "efficiency", "step_efficiency")) {
+            assertTrue(results.get(1).get(f).isNumber(), f + " in " + results.get(1));
+        }
     }
 
     @Test
