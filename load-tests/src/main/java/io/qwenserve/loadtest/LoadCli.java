@@ -90,9 +90,9 @@ public final class LoadCli implements Callable<Integer> {
             if (!sweep) {
                 LoadRun.Mode mode = concurrency != null ? LoadRun.Mode.closed(concurrency) : LoadRun.Mode.open(rate);
                 Level level = runLevel(t, data, mode, "r");
-                om.writeValue(out.resolve("summary.json").toFile(), level.summary.toJson());
+                om.writeValue(out.resolve("summary.json").toFile(), level.json());
                 Files.writeString(out.resolve("report.html"), Report.html(level.summary, level.results, Report.perSecond(level.results)));
-                stdout.println(level.summary.toJson().toPrettyString());
+                stdout.println(level.json().toPrettyString());
                 return 0;
             }
             double r = rate != null ? rate : 0.5;
@@ -104,7 +104,7 @@ public final class LoadCli implements Callable<Integer> {
                 levels.add(level);
                 double p99 = level.summary.ttftMs().p(99);
                 boolean ok = p99 <= sloTtftMs && level.summary.failedTotal() <= 0.01 * Math.max(1, level.summary.requestsSent());
-                ObjectNode j = level.summary.toJson();
+                ObjectNode j = level.json();
                 j.put("rate", r);
                 j.put("slo_met", ok);
                 sweepJson.add(j);
@@ -125,7 +125,7 @@ public final class LoadCli implements Callable<Integer> {
             result.set("levels", sweepJson);
             om.writeValue(out.resolve("sweep.json").toFile(), result);
             Level last = levels.get(levels.size() - 1);
-            om.writeValue(out.resolve("summary.json").toFile(), last.summary.toJson());
+            om.writeValue(out.resolve("summary.json").toFile(), last.json());
             List<Report.Point> points = new ArrayList<>();
             for (Level l : levels) {
                 points.add(new Report.Point(meanInFlight(l.results, l.summary.seconds()), l.summary.outputTokensPerSecond(), l.summary.mode()));
@@ -137,14 +137,21 @@ public final class LoadCli implements Callable<Integer> {
         }
     }
 
-    private record Level(Summary summary, List<RequestResult> results) {}
+    /** @param extra the target's own figures when the level ended (cumulative over a sweep) */
+    private record Level(Summary summary, List<RequestResult> results, java.util.Map<String, Number> extra) {
+        ObjectNode json() {
+            ObjectNode j = summary.toJson();
+            extra.forEach((k, v) -> j.put(k, v.doubleValue() == Math.rint(v.doubleValue()) ? v.longValue() : v.doubleValue()));
+            return j;
+        }
+    }
 
     private Level runLevel(LoadTarget t, Dataset data, LoadRun.Mode mode, String prefix) throws InterruptedException {
         LoadRun run = new LoadRun(t, data, mode, duration, maxRequests, maxInFlight, "load-" + System.currentTimeMillis() + "-" + prefix);
         ProgressBar bar = new ProgressBar(mode.toString(), duration);
         List<RequestResult> results = run.run(bar::update);
         bar.finish();
-        return new Level(Summary.of(t.name(), mode, run.progress.sent.get(), results), results);
+        return new Level(Summary.of(t.name(), mode, run.progress.sent.get(), results), results, t.extraFigures());
     }
 
     private static double meanInFlight(List<RequestResult> results, double seconds) {

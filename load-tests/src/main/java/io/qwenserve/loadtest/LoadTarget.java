@@ -12,6 +12,11 @@ public interface LoadTarget extends AutoCloseable {
     /** The target's name as {@code --target} spells it. */
     String name();
 
+    /** Figures only this transport has (e.g. duplicate replies dropped), added to {@code summary.json}. */
+    default java.util.Map<String, Number> extraFigures() {
+        return java.util.Map.of();
+    }
+
     @Override
     default void close() throws Exception {}
 }

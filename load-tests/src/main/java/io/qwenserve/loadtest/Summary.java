@@ -61,6 +61,8 @@ public record Summary(String target, String mode, double seconds, int requestsSe
         o.put("duration_s", round(seconds));
         o.put("requests_sent", requestsSent);
         o.put("requests_completed", requestsCompleted);
+        // sent but neither completed nor failed when the run ended (still in flight after the grace period)
+        o.put("requests_unfinished", Math.max(0, requestsSent - requestsCompleted - failedTotal()));
         ObjectNode f = o.putObject("requests_failed");
         requestsFailed.forEach(f::put);
         o.put("output_tokens", outputTokens);
