@@ -157,10 +157,11 @@ public interface QwenConfig {
         @WithDefault("true")
         boolean createTopics();
 
-        @WithDefault("8")
+        /** Partitions of a created request topic: the most replicas that share the Kafka load (deploy/k8s: KafkaTopic, KEDA max). */
+        @WithDefault("6")
         int requestPartitions();
 
-        @WithDefault("8")
+        @WithDefault("6")
         int replyPartitions();
 
         /** Replication factor of created topics; unset takes the broker's default. */
