@@ -13,17 +13,22 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code bin/qwen client chat}: a streaming chat with history over gRPC, like the seed's cli_demo.py ({@code :clear}
- * resets the history, {@code :exit} quits). {@code --message} sends one message and exits.
+ * {@code bin/qwen client chat}: a streaming chat with history over gRPC (or Kafka with {@code --kafka}), like the
+ * seed's cli_demo.py ({@code :clear} resets the history, {@code :exit} quits). {@code --message} sends one message and
+ * exits.
  */
-@Command(name = "chat", description = "Streaming chat with a running service over gRPC.")
+@Command(name = "chat", description = "Streaming chat with a running service over gRPC or Kafka.")
 final class ChatClientCommand implements Callable<Integer> {
     @Option(names = "--url", defaultValue = "localhost:8080", description = "Service address (host:port, http:// or https://).")
     String url;
+
+    @Option(names = "--kafka", paramLabel = "BOOTSTRAP", description = "Chat over Kafka through this broker instead of gRPC.")
+    String kafka;
 
     @Option(names = "--api-key", description = "API key (sent as authorization: Bearer <key>).")
     String apiKey;
@@ -40,32 +45,41 @@ final class ChatClientCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (kafka != null) {
+            try (KafkaChatClient client = new KafkaChatClient(kafka)) {
+                return chat(client::chat, "Kafka at " + kafka);
+            }
+        }
+        try (GrpcChatClient client = new GrpcChatClient(url, apiKey)) {
+            return chat(client::chat, url + " over gRPC");
+        }
+    }
+
+    private int chat(Function<ChatRequest, Iterator<GenerateResponse>> client, String where) throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         List<Message> history = new ArrayList<>();
-        try (GrpcChatClient client = new GrpcChatClient(url, apiKey)) {
-            if (message != null) {
-                return turn(client, history, message, out) ? 0 : 1;
+        if (message != null) {
+            return turn(client, history, message, out) ? 0 : 1;
+        }
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        out.println("Chat with " + where + ". :clear resets the history, :exit quits.");
+        while (true) {
+            out.print("\nUser> ");
+            out.flush();
+            String line = in.readLine();
+            if (line == null || line.strip().equals(":exit")) {
+                return 0;
             }
-            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            out.println("Chat with " + url + " over gRPC. :clear resets the history, :exit quits.");
-            while (true) {
-                out.print("\nUser> ");
-                out.flush();
-                String line = in.readLine();
-                if (line == null || line.strip().equals(":exit")) {
-                    return 0;
-                }
-                if (line.strip().equals(":clear")) {
-                    history.clear();
-                    out.println("(history cleared)");
-                } else if (!line.isBlank()) {
-                    turn(client, history, line, out);
-                }
+            if (line.strip().equals(":clear")) {
+                history.clear();
+                out.println("(history cleared)");
+            } else if (!line.isBlank()) {
+                turn(client, history, line, out);
             }
         }
     }
 
-    private boolean turn(GrpcChatClient client, List<Message> history, String user, PrintStream out) {
+    private boolean turn(Function<ChatRequest, Iterator<GenerateResponse>> client, List<Message> history, String user, PrintStream out) {
         ChatRequest.Builder req = ChatRequest.newBuilder();
         if (system != null) {
             req.addMessages(Message.newBuilder().setRole("system").setContent(system));
@@ -82,7 +96,7 @@ final class ChatClientCommand implements Callable<Integer> {
         StringBuilder answer = new StringBuilder();
         out.print("Qwen> ");
         try {
-            for (Iterator<GenerateResponse> it = client.chat(req.build()); it.hasNext(); ) {
+            for (Iterator<GenerateResponse> it = client.apply(req.build()); it.hasNext(); ) {
                 GenerateResponse r = it.next();
                 if (r.hasChunk()) {
                     out.print(r.getChunk().getText());

@@ -8,6 +8,7 @@ final class Targets {
         return switch (name) {
             case "grpc" -> new GrpcTarget(url, apiKey);
             case "http" -> new HttpTarget(url, apiKey);
+            case "kafka" -> new KafkaTarget(bootstrap);
             default -> throw new IllegalArgumentException("unknown --target '" + name + "' (grpc, kafka or http)");
         };
     }

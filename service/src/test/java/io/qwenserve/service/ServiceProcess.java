@@ -56,6 +56,16 @@ public final class ServiceProcess implements AutoCloseable {
         throw new IllegalStateException("service not ready in time: " + Files.readString(log));
     }
 
+    /** The body of a GET on the service's HTTP port. */
+    public String get(String path) throws IOException {
+        HttpURLConnection c = (HttpURLConnection) URI.create("http://localhost:" + port + path).toURL().openConnection();
+        c.setConnectTimeout(500);
+        c.setReadTimeout(5000);
+        try (var in = c.getResponseCode() < 400 ? c.getInputStream() : c.getErrorStream()) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
     /** HTTP status of /q/health/ready, or -1 when the port does not answer. */
     public int readyStatus() {
         try {

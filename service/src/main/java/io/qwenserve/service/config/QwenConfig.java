@@ -26,6 +26,8 @@ public interface QwenConfig {
 
     Shutdown shutdown();
 
+    Kafka kafka();
+
     interface Model {
         /** Model folder (config.json, safetensors, qwen.tiktoken). Unset: a random demo model is generated. */
         Optional<String> path();
@@ -117,5 +119,52 @@ public interface QwenConfig {
         /** How long in-flight requests may run after SIGTERM before they end with CANCELLED. */
         @WithDefault("30s")
         Duration grace();
+    }
+
+    /**
+     * Kafka request/reply. The Kafka clients' own settings are {@code kafka.*} (e.g. {@code kafka.bootstrap.servers},
+     * {@code kafka.session.timeout.ms}).
+     */
+    interface Kafka {
+        /** Serve requests from Kafka. */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** Consumer group shared by all replicas. */
+        @WithDefault("qwen-serve")
+        String groupId();
+
+        @WithDefault("qwen.requests")
+        String requestTopic();
+
+        /** Where replies go when a request has no reply-to header. */
+        @WithDefault("qwen.replies")
+        String replyTopic();
+
+        /** Control topic: a record whose value is a request id cancels that request on whichever replica runs it. */
+        @WithDefault("qwen.cancel")
+        String cancelTopic();
+
+        /** Records that could not be served, with headers saying why. */
+        @WithDefault("qwen.requests.dlq")
+        String deadLetterTopic();
+
+        /** Requests generating at once on this replica; beyond it the request partitions are paused. */
+        @WithDefault("64")
+        int maxInFlight();
+
+        /** Create missing topics at start-up (request and reply topics with the counts below; cancel and dead-letter topics with one partition). */
+        @WithDefault("true")
+        boolean createTopics();
+
+        /** Partitions of a created request topic: the most replicas that share the Kafka load (deploy/k8s: KafkaTopic, KEDA max). */
+        @WithDefault("6")
+        int requestPartitions();
+
+        @WithDefault("6")
+        int replyPartitions();
+
+        /** Replication factor of created topics; unset takes the broker's default. */
+        Optional<Short> replicationFactor();
     }
 }

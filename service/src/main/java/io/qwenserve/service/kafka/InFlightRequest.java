@@ -1,0 +1,108 @@
+package io.qwenserve.service.kafka;
+
+import io.qwenserve.engine.api.FinishReason;
+import io.qwenserve.engine.api.GenerationEvent;
+import io.qwenserve.engine.api.GenerationStream;
+import io.qwenserve.service.api.ResponseMapper;
+import io.qwenserve.service.kafka.Done.Outcome;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * One request generating on this replica. The engine thread only schedules a read; the reply thread reads the stream
+ * as events arrive and sends each one as a reply, so chunks leave as the engine made them (a redo numbers them the
+ * same way). Ends exactly once with a {@link Done}: ANSWERED when the terminal reply is acknowledged, REPLY_FAILED
+ * when some reply could not be sent, HANDED_BACK when this replica gave the request up (its partition was revoked, or
+ * a shutdown rather than the client cancelled it): then no terminal reply is sent and the next owner redoes it.
+ */
+final class InFlightRequest {
+    private final KafkaRequest request;
+    private final GenerationStream stream;
+    private final ResponseMapper responses;
+    private final ReplySender sender;
+    private final Executor replyThread;
+    private final Consumer<Done> done;
+    private final AtomicInteger pendingReads = new AtomicInteger();
+    private volatile boolean cancelledByClient;
+    private volatile boolean abandoned;
+    private volatile Exception sendFailure;
+
+    InFlightRequest(KafkaRequest request, GenerationStream stream, ReplySender sender, Executor replyThread, Consumer<Done> done) {
+        this.request = request;
+        this.stream = stream;
+        this.responses = new ResponseMapper(request.requestId());
+        this.sender = sender;
+        this.replyThread = replyThread;
+        this.done = done;
+    }
+
+    void start() {
+        stream.onAvailable(this::scheduleRead);
+    }
+
+    String requestId() {
+        return request.requestId();
+    }
+
+    /** A cancellation from the control topic: the request ends with a CANCELLED terminal reply. */
+    void cancelByClient() {
+        cancelledByClient = true;
+        stream.cancel();
+    }
+
+    /** This replica gives the request up: generation stops and no terminal reply is sent. */
+    void abandon() {
+        abandoned = true;
+        stream.cancel();
+    }
+
+    /** Engine thread: must not block. */
+    private void scheduleRead() {
+        if (pendingReads.getAndIncrement() == 0) {
+            try {
+                replyThread.execute(this::read);
+            } catch (RejectedExecutionException shuttingDown) {
+                pendingReads.set(0);
+            }
+        }
+    }
+
+    private void read() {
+        int missed = 1;
+        while (true) {
+            for (GenerationEvent e; (e = stream.tryNext()) != null; ) {
+                send(e);
+            }
+            missed = pendingReads.addAndGet(-missed);
+            if (missed == 0) {
+                return;
+            }
+        }
+    }
+
+    private void send(GenerationEvent e) {
+        if (!(e instanceof GenerationEvent.Final f)) {
+            if (!abandoned) {
+                sender.reply(request, responses.map(e), (md, ex) -> {
+                    if (ex != null) {
+                        sendFailure = ex;
+                    }
+                });
+            }
+        } else if (abandoned || (f.reason() == FinishReason.CANCELLED && !cancelledByClient)) {
+            end(Outcome.HANDED_BACK);
+        } else {
+            // callbacks of one partition run in send order: a failed chunk is known by now
+            sender.reply(request, responses.map(e), (md, ex) -> {
+                Exception failure = ex != null ? ex : sendFailure;
+                done.accept(new Done(request, failure == null ? Outcome.ANSWERED : Outcome.REPLY_FAILED, this, failure));
+            });
+        }
+    }
+
+    private void end(Outcome outcome) {
+        done.accept(new Done(request, outcome, this, null));
+    }
+}
