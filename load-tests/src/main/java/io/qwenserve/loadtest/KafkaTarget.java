@@ -21,6 +21,7 @@ final class KafkaTarget implements LoadTarget {
 
     private final KafkaChatClient client;
     private final AtomicInteger duplicates = new AtomicInteger();
+    private final AtomicInteger duplicatedRequests = new AtomicInteger();
 
     KafkaTarget(String bootstrap) {
         try {
@@ -67,6 +68,9 @@ final class KafkaTarget implements LoadTarget {
                 }
             }
             duplicates.addAndGet(replies.duplicates());
+            if (replies.duplicates() > 0) {
+                duplicatedRequests.incrementAndGet();
+            }
             return rec.done(spec.id(), total, null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -79,6 +83,12 @@ final class KafkaTarget implements LoadTarget {
     /** Reply messages dropped as duplicates (redone requests after a replica failed) so far. */
     int duplicates() {
         return duplicates.get();
+    }
+
+    /** Requests that received repeated messages (redone by another replica) and the repeated messages dropped. */
+    @Override
+    public java.util.Map<String, Number> extraFigures() {
+        return java.util.Map.of("requests_duplicated", duplicatedRequests.get(), "duplicate_messages_dropped", duplicates.get());
     }
 
     @Override
