@@ -63,6 +63,9 @@ final class KafkaTarget implements LoadTarget {
                     rec.tokens(r.getChunk().getTokenIdsCount());
                 } else if (r.hasFinal()) {
                     total = r.getFinal().getUsage().getCompletionTokens();
+                    if (r.getFinal().hasTimings() && r.getFinal().getTimings().getTtftMs() > 0) {
+                        rec.serverTtft(r.getFinal().getTimings().getTtftMs());
+                    }
                 } else if (r.hasError()) {
                     return rec.done(spec.id(), 0, r.getError().getCode());
                 }
