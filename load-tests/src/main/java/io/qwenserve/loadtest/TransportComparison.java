@@ -57,6 +57,7 @@ public final class TransportComparison {
         ObjectNode ip = root.putObject("inproc");
         ip.put("output_tokens_per_s", Summary.round(mean(inproc.values().stream().map(j -> j.path("output_tokens_per_s").asDouble()).toList())));
         ip.put("ttft_ms_p50", Summary.round(median(inproc.values().stream().map(j -> j.path("ttft_ms_p50").asDouble()).toList())));
+        ip.put("ttft_ms_p99", Summary.round(median(inproc.values().stream().map(j -> j.path("ttft_ms_p99").asDouble()).toList())));
         ip.put("rounds", inproc.size());
         ObjectNode targets = root.putObject("targets");
         byTarget.forEach((target, rounds) -> {
@@ -65,14 +66,18 @@ public final class TransportComparison {
             List<Double> tps = new ArrayList<>();
             List<Double> ttft = new ArrayList<>();
             List<Double> added = new ArrayList<>();
+            List<Double> ttft99 = new ArrayList<>();
+            List<Double> added99 = new ArrayList<>();
             int failed = 0;
             for (Map.Entry<String, JsonNode> e : rounds.entrySet()) {
                 JsonNode s = e.getValue();
                 double v = s.path("output_tokens_per_s").asDouble();
                 tps.add(v);
                 ttft.add(s.path("ttft_ms").path("p50").asDouble());
+                ttft99.add(s.path("ttft_ms").path("p99").asDouble());
                 if (s.has("added_ttft_ms")) {
                     added.add(s.path("added_ttft_ms").path("p50").asDouble());
+                    added99.add(s.path("added_ttft_ms").path("p99").asDouble());
                 }
                 for (JsonNode f : s.path("requests_failed")) {
                     failed += f.asInt();
@@ -87,8 +92,10 @@ public final class TransportComparison {
             ArrayNode per = t.putArray("ratio_to_inproc_per_round");
             ratios.forEach(r -> per.add(Summary.round(r)));
             t.put("ttft_ms_p50", Summary.round(median(ttft)));
+            t.put("ttft_ms_p99", Summary.round(median(ttft99)));
             if (!added.isEmpty()) {
                 t.put("added_ttft_ms_p50", Summary.round(median(added)));
+                t.put("added_ttft_ms_p99", Summary.round(median(added99)));
             }
             t.put("requests_failed", failed);
         });
