@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The Kafka side of {@code deploy/k8s} agrees with the service's {@code qwen.kafka.*} defaults: the Strimzi topics
  * are the ones the service uses, with the configured partition counts, and KEDA scales the service's consumer group on
- * its request topic with no more replicas than request partitions.
+ * its request topic with no more replicas than request partitions; the README documents every key.
  */
 class KafkaManifestsTest {
     private static final List<JsonNode> DOCS = new ArrayList<>();
@@ -80,6 +80,15 @@ class KafkaManifestsTest {
         int partitions = topics().get(requestTopic).path("spec").path("partitions").asInt();
         int max = so.path("spec").path("maxReplicaCount").asInt();
         assertTrue(max >= 1 && max <= partitions, "maxReplicaCount " + max + " must not exceed the " + partitions + " request partitions");
+    }
+
+    @Test
+    void readmeDocumentsEveryKafkaKey() throws IOException {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        for (var m : QwenConfig.Kafka.class.getDeclaredMethods()) {
+            String key = "qwen.kafka." + m.getName().replaceAll("([A-Z])", "-$1").toLowerCase(java.util.Locale.ROOT);
+            assertTrue(readme.contains("| `" + key + "` |"), key + " is missing from the README's configuration table");
+        }
     }
 
     @Test
