@@ -259,6 +259,22 @@ class KafkaBridgeTest {
         assertTrue(metrics.contains("qwen_kafka_requests_total{outcome=\"answered\"}"), metrics);
     }
 
+    /** {@code bin/qwen load --target kafka}: the load generator's Kafka target, end to end. */
+    @Test
+    void loadGeneratorOverKafkaWritesItsSummary() throws Exception {
+        java.nio.file.Path out = java.nio.file.Files.createTempDirectory("kafka-load");
+        int rc = new picocli.CommandLine(new io.qwenserve.loadtest.LoadCli()).execute("--target", "kafka", "--bootstrap", bootstrap,
+                "--concurrency", "4", "--duration", "3", "--max-requests", "8", "--prompt-tokens", "8", "--max-tokens", "6",
+                "--out", out.toString());
+        assertEquals(0, rc);
+        var summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("summary.json").toFile());
+        assertEquals("kafka", summary.path("target").asText());
+        assertTrue(summary.path("requests_completed").asInt() >= 4, summary.toString());
+        assertTrue(summary.path("requests_failed").isEmpty(), summary.toString());
+        assertTrue(summary.path("ttft_ms").path("p50").asDouble() > 0, summary.toString());
+        assertTrue(java.nio.file.Files.size(out.resolve("report.html")) > 0);
+    }
+
     static ChatRequest chat(String id, String user, int maxTokens) {
         return ChatRequest.newBuilder().setRequestId(id).addMessages(Message.newBuilder().setRole("user").setContent(user))
                 .setSampling(SamplingParams.newBuilder().setTemperature(0).setMaxTokens(maxTokens)).build();
