@@ -143,6 +143,11 @@ class InferenceGrpcServiceTest {
             }
         }));
         assertTrue(firstChunk.await(60, TimeUnit.SECONDS));
+        // stats() is a snapshot taken after each step, once its chunks are out: the first chunk can arrive before it
+        long seen = System.currentTimeMillis() + 5_000;
+        while (holder.engine().stats().kvBlocksUsed() == 0 && System.currentTimeMillis() < seen) {
+            Thread.sleep(5);
+        }
         assertTrue(holder.engine().stats().kvBlocksUsed() > 0);
         ctx.cancel(null);
         assertTrue(done.await(10, TimeUnit.SECONDS));
