@@ -29,6 +29,14 @@ class ChatCompletionsTest {
     @Inject
     EngineHolder holder;
 
+    @Inject
+    io.micrometer.core.instrument.MeterRegistry registry;
+
+    /** Requests the engine ended as CANCELLED so far. */
+    double cancelled() {
+        return registry.get("qwen.request_success").tag("finish_reason", "cancelled").counter().count();
+    }
+
     @BeforeEach
     void ready() throws Exception {
         holder.whenReady().get(120, TimeUnit.SECONDS);
@@ -198,6 +206,7 @@ class ChatCompletionsTest {
 
     @Test
     void aClientThatGoesAwayCancelsItsGenerationAndFreesItsBlocks() throws Exception {
+        double cancelledBefore = cancelled();
         HttpClient client = HttpClient.newHttpClient();
         String body = chat(", \"stream\": true").replace("\"max_tokens\": 8", "\"max_tokens\": 3000");
         HttpResponse<java.io.InputStream> r = client.send(HttpRequest.newBuilder(URI.create("http://localhost:" + Sse.port()
@@ -220,6 +229,32 @@ class ChatCompletionsTest {
         holder.engine().checkInvariants();
         assertEquals(0, holder.engine().stats().running(), "the generation was cancelled");
         assertEquals(0, holder.engine().stats().kvBlocksUsed(), "its blocks were freed");
+        assertEquals(cancelledBefore + 1, cancelled(), "it ended as cancelled, not by itself");
+    }
+
+    @Test
+    void aClientThatGoesAwayBeforeAWholeAnswerCancelsItToo() throws Exception {
+        double cancelledBefore = cancelled();
+        byte[] body = chat("").replace("\"max_tokens\": 8", "\"max_tokens\": 3000").getBytes(StandardCharsets.UTF_8);
+        try (java.net.Socket socket = new java.net.Socket("localhost", Sse.port())) {
+            socket.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(body);
+            socket.getOutputStream().flush();
+            long until = System.currentTimeMillis() + 10_000;
+            while (holder.engine().stats().running() < 1 && System.currentTimeMillis() < until) {
+                Thread.sleep(5);
+            }
+            assertEquals(1, holder.engine().stats().running(), "generating");
+        } // the client goes away without its answer
+        long until = System.currentTimeMillis() + 15_000;
+        while ((holder.engine().stats().running() > 0 || holder.engine().stats().kvBlocksUsed() > 0)
+                && System.currentTimeMillis() < until) {
+            Thread.sleep(20);
+        }
+        assertEquals(0, holder.engine().stats().running(), "the generation was cancelled");
+        assertEquals(0, holder.engine().stats().kvBlocksUsed(), "its blocks were freed");
+        assertEquals(cancelledBefore + 1, cancelled(), "it ended as cancelled, not by itself");
     }
 
     static void error(String body, int status, String param) {

@@ -31,6 +31,9 @@ class RealClientsTest {
     @Inject
     EngineHolder holder;
 
+    @Inject
+    io.micrometer.core.instrument.MeterRegistry registry;
+
     @BeforeAll
     static void installPackages() throws Exception {
         if (!Files.isDirectory(JS.resolve("node_modules/openai")) || !Files.isDirectory(JS.resolve("node_modules/playwright-core"))) {
@@ -128,10 +131,13 @@ class RealClientsTest {
 
     @Test
     void theChatPageInHeadlessChromium() throws Exception {
+        double cancelledBefore = registry.get("qwen.request_success").tag("finish_reason", "cancelled").counter().count();
         Result r = run(300, "node", "chat-page.mjs", base() + "/");
         assertEquals(0, r.exit, r.output);
         assertTrue(r.output.contains("ok stopped"), r.output);
         assertTrue(r.output.contains("ok third turn"), r.output);
-        assertEngineIdle(); // Stop closed the connection: the long generation was cancelled
+        assertEngineIdle();
+        assertEquals(cancelledBefore + 1, registry.get("qwen.request_success").tag("finish_reason", "cancelled").counter().count(),
+                "Stop closed the connection: the long generation was cancelled");
     }
 }
