@@ -143,6 +143,7 @@ class InferenceGrpcServiceTest {
             }
         }));
         assertTrue(firstChunk.await(60, TimeUnit.SECONDS));
+        holder.engine().checkInvariants(); // refreshes the stats: the chunk can reach us before the step's snapshot
         assertTrue(holder.engine().stats().kvBlocksUsed() > 0);
         ctx.cancel(null);
         assertTrue(done.await(10, TimeUnit.SECONDS));
