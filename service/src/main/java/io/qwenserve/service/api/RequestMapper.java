@@ -15,9 +15,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -75,22 +73,26 @@ public class RequestMapper {
 
     /** Request parameters over server defaults over model defaults; validated by {@link SamplingParams}. */
     public SamplingParams sampling(io.qwenserve.proto.v1.SamplingParams p, GenerationDefaults d) {
+        return sampling(SamplingOptions.of(p), d);
+    }
+
+    /** The same for any transport's parameters (unset fields are null). */
+    public SamplingParams sampling(SamplingOptions o, GenerationDefaults d) {
         QwenConfig.Sampling s = config.sampling();
-        int maxTokens = p.hasMaxTokens() ? p.getMaxTokens() : s.maxTokens();
+        int maxTokens = o.maxTokens() != null ? o.maxTokens() : s.maxTokens();
         int cap = config.engine().maxNewTokens();
         if (maxTokens > cap) {
             throw new InvalidParameterException("max_tokens", "max_tokens must be <= " + cap + ", got " + maxTokens);
         }
-        Set<Integer> stopIds = new HashSet<>(p.getStopTokenIdsList());
         return new SamplingParams(
-                p.hasTemperature() ? p.getTemperature() : s.temperature().orElse(d.temperature()),
-                p.hasTopP() ? p.getTopP() : s.topP().orElse(d.topP()),
-                p.hasTopK() ? p.getTopK() : s.topK().orElse(d.topK()),
-                p.hasRepetitionPenalty() ? p.getRepetitionPenalty() : s.repetitionPenalty().orElse(d.repetitionPenalty()),
-                p.hasPresencePenalty() ? p.getPresencePenalty() : 0,
-                p.hasFrequencyPenalty() ? p.getFrequencyPenalty() : 0,
-                p.hasSeed() ? Long.valueOf(p.getSeed()) : (s.seed().isPresent() ? s.seed().getAsLong() : null),
-                maxTokens, p.getStopList(), stopIds, p.getLogprobs());
+                o.temperature() != null ? o.temperature() : s.temperature().orElse(d.temperature()),
+                o.topP() != null ? o.topP() : s.topP().orElse(d.topP()),
+                o.topK() != null ? o.topK() : s.topK().orElse(d.topK()),
+                o.repetitionPenalty() != null ? o.repetitionPenalty() : s.repetitionPenalty().orElse(d.repetitionPenalty()),
+                o.presencePenalty() != null ? o.presencePenalty() : 0,
+                o.frequencyPenalty() != null ? o.frequencyPenalty() : 0,
+                o.seed() != null ? o.seed() : (s.seed().isPresent() ? Long.valueOf(s.seed().getAsLong()) : null),
+                maxTokens, o.stop(), o.stopTokenIds(), o.logprobs());
     }
 
     /** The configured prompt cap, checked after tokenization. */

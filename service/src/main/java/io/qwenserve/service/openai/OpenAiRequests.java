@@ -1,0 +1,136 @@
+package io.qwenserve.service.openai;
+
+import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.api.GenerationRequest;
+import io.qwenserve.engine.api.Prompt;
+import io.qwenserve.engine.chat.ChatMessage;
+import io.qwenserve.engine.sample.InvalidParameterException;
+import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.service.api.RequestMapper;
+import io.qwenserve.service.api.SamplingOptions;
+import io.qwenserve.service.openai.react.FunctionSpec;
+import io.qwenserve.service.openai.react.QwenConversation;
+import io.qwenserve.service.openai.react.ReactPrompt;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * Turns {@code /v1/chat/completions} and {@code /v1/completions} bodies into {@link OpenAiCall}s: the conversation through
+ * Qwen's {@code openai_api.py} rules (ReAct instruction and {@code Observation:} stop word when functions are given),
+ * sampling through {@link RequestMapper}'s defaults, one engine request per choice (choice i samples with
+ * {@code seed + i}).
+ */
+@ApplicationScoped
+public class OpenAiRequests {
+    /** Most choices one call may ask for. */
+    static final int MAX_N = 128;
+
+    @Inject
+    RequestMapper mapper;
+
+    OpenAiCall chat(ChatCompletionRequest r, LoadedModel model, String callId) {
+        if (r == null) {
+            throw new InvalidParameterException("body", "a JSON body is required");
+        }
+        List<FunctionSpec> functions = ChatMessages.functions(r);
+        OpenAiCall.ToolMode tools = functions.isEmpty() ? OpenAiCall.ToolMode.NONE
+                : r.tools() != null && !r.tools().isEmpty() ? OpenAiCall.ToolMode.TOOLS : OpenAiCall.ToolMode.FUNCTIONS;
+        QwenConversation.Result conversation = QwenConversation.parse(ChatMessages.conversation(r.messages()),
+                functions.isEmpty() ? null : ReactPrompt.instruction(functions));
+        Prompt prompt = prompt(conversation, model);
+
+        List<String> stop = new ArrayList<>(r.stop() != null ? r.stop() : List.of());
+        if (!functions.isEmpty() && !stop.contains(ReactPrompt.OBSERVATION)) {
+            stop.add(ReactPrompt.OBSERVATION);
+        }
+        boolean logprobs = Boolean.TRUE.equals(r.logprobs());
+        if (r.topLogprobs() != null && !logprobs) {
+            throw new InvalidParameterException("top_logprobs", "top_logprobs requires logprobs: true");
+        }
+        int top = logprobs ? logprobs("top_logprobs", r.topLogprobs() != null ? r.topLogprobs() : 0) : -1;
+        Integer maxTokens = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
+        SamplingOptions sampling = new SamplingOptions(r.temperature(), r.topP(), r.topK(), maxTokens, r.repetitionPenalty(),
+                r.presencePenalty(), r.frequencyPenalty(), r.seed(), stop, null, logprobs ? Math.max(1, top) : 0);
+        int n = n(r.n());
+        List<GenerationRequest> requests = requests(callId, List.of(prompt), n, sampling, model);
+        boolean stream = Boolean.TRUE.equals(r.stream());
+        return new OpenAiCall(requests, n, tools, top, stream, stream && includeUsage(r.streamOptions()));
+    }
+
+    OpenAiCall completion(CompletionRequest r, LoadedModel model, String callId) {
+        if (r == null) {
+            throw new InvalidParameterException("body", "a JSON body is required");
+        }
+        if (Boolean.TRUE.equals(r.echo())) {
+            throw new InvalidParameterException("echo", "echo is not supported");
+        }
+        List<Prompt> prompts = CompletionPrompts.of(r.prompt());
+        int top = r.logprobs() != null ? logprobs("logprobs", r.logprobs()) : -1;
+        SamplingOptions sampling = new SamplingOptions(r.temperature(), r.topP(), r.topK(), r.maxTokens(), r.repetitionPenalty(),
+                r.presencePenalty(), r.frequencyPenalty(), r.seed(), r.stop(), null, top >= 0 ? Math.max(top, 1) : 0);
+        int n = n(r.n());
+        boolean stream = Boolean.TRUE.equals(r.stream());
+        return new OpenAiCall(requests(callId, prompts, n, sampling, model), n, OpenAiCall.ToolMode.NONE, top, stream,
+                stream && includeUsage(r.streamOptions()));
+    }
+
+    /**
+     * The chat prompt: ChatML through the model's template, or, when the last message is an assistant's (text-completion
+     * mode), the template up to that turn's answer followed by the answer so far, for the model to continue.
+     */
+    static Prompt prompt(QwenConversation.Result c, LoadedModel model) {
+        if (!c.continuation()) {
+            List<ChatMessage> messages = new ArrayList<>();
+            if (c.system() != null) {
+                messages.add(ChatMessage.system(c.system()));
+            }
+            for (String[] turn : c.history()) {
+                messages.add(ChatMessage.user(turn[0]));
+                messages.add(ChatMessage.assistant(turn[1]));
+            }
+            messages.add(ChatMessage.user(c.query()));
+            return new Prompt.Chat(messages);
+        }
+        List<String[]> earlier = c.history().subList(0, c.history().size() - 1);
+        String[] last = c.history().get(c.history().size() - 1);
+        int[] head = model.chatTemplate().encode(c.system(), earlier, last[0]);
+        int[] answer = model.tokenizer().encodeOrdinary(last[1]);
+        return new Prompt.Ids(IntStream.concat(IntStream.of(head), IntStream.of(answer)).toArray());
+    }
+
+    private List<GenerationRequest> requests(String callId, List<Prompt> prompts, int n, SamplingOptions o, LoadedModel model) {
+        List<GenerationRequest> requests = new ArrayList<>();
+        for (Prompt p : prompts) {
+            for (int i = 0; i < n; i++) {
+                SamplingOptions choice = o.seed() == null ? o : new SamplingOptions(o.temperature(), o.topP(), o.topK(),
+                        o.maxTokens(), o.repetitionPenalty(), o.presencePenalty(), o.frequencyPenalty(), o.seed() + i, o.stop(),
+                        o.stopTokenIds(), o.logprobs());
+                SamplingParams params = mapper.sampling(choice, model.defaults());
+                requests.add(GenerationRequest.of(callId + "-" + requests.size(), p, params));
+            }
+        }
+        return requests;
+    }
+
+    private static int n(Integer n) {
+        int v = n == null ? 1 : n;
+        if (v < 1 || v > MAX_N) {
+            throw new InvalidParameterException("n", "n must be in [1, " + MAX_N + "], got " + v);
+        }
+        return v;
+    }
+
+    private static int logprobs(String field, int top) {
+        if (top < 0 || top > SamplingParams.MAX_LOGPROBS) {
+            throw new InvalidParameterException(field, field + " must be in [0, " + SamplingParams.MAX_LOGPROBS + "], got " + top);
+        }
+        return top;
+    }
+
+    private static boolean includeUsage(ChatCompletionRequest.StreamOptions o) {
+        return o != null && Boolean.TRUE.equals(o.includeUsage());
+    }
+}

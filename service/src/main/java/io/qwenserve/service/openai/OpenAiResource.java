@@ -1,0 +1,130 @@
+package io.qwenserve.service.openai;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.sched.Engine;
+import io.qwenserve.service.api.RequestMapper;
+import io.qwenserve.service.engine.EngineHolder;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
+import java.util.List;
+import java.util.UUID;
+import java.util.function.BiFunction;
+import java.util.stream.Collectors;
+import org.jboss.resteasy.reactive.RestMulti;
+import org.jboss.resteasy.reactive.RestResponse;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/**
+ * The OpenAI-compatible HTTP API over the engine: translation only. {@code stream: true} answers with server-sent
+ * events; a client that goes away cancels its generation (freeing its KV blocks at once). Errors are OpenAI's JSON shape
+ * ({@link OpenAiError}); API keys are checked by {@link io.qwenserve.service.security.HttpApiKeyFilter}.
+ */
+@Path("/v1")
+public class OpenAiResource {
+    /** A model name every server answers to besides the model's own ({@code model: "qwen"}). */
+    static final String ALIAS = "qwen";
+
+    @Inject
+    EngineHolder holder;
+
+    @Inject
+    RequestMapper mapper;
+
+    @Inject
+    OpenAiRequests requests;
+
+    @Inject
+    ObjectMapper json;
+
+    @POST
+    @Path("/chat/completions")
+    @Blocking
+    public RestMulti<byte[]> chatCompletions(ChatCompletionRequest body) {
+        return answer("chatcmpl-", body == null ? null : body.model(), (engine, id) ->
+                new ChatResponder(requests.chat(body, engine.model(), id), id, modelId(), new TokenText(engine.model().tokenizer())));
+    }
+
+    @POST
+    @Path("/completions")
+    @Blocking
+    public RestMulti<byte[]> completions(CompletionRequest body) {
+        return answer("cmpl-", body == null ? null : body.model(), (engine, id) ->
+                new CompletionResponder(requests.completion(body, engine.model(), id), id, modelId(), new TokenText(engine.model().tokenizer())));
+    }
+
+    @GET
+    @Path("/models")
+    @Produces(MediaType.APPLICATION_JSON)
+    public ModelList models() {
+        Engine engine = holder.engine();
+        LoadedModel m = engine.model();
+        return new ModelList("list", List.of(new ModelList.Model(modelId(), "model", 0, "qwen-serve", engine.maxModelLen(),
+                m.config().architecture().hfClass(), holder.demo())));
+    }
+
+    private RestMulti<byte[]> answer(String idPrefix, String model, BiFunction<Engine, String, Responder> plan) {
+        Uni<HttpReply> reply;
+        try {
+            Engine engine = holder.engine();
+            if (model != null && !model.isEmpty() && !model.equals(modelId()) && !model.equals(ALIAS)) {
+                reply = Uni.createFrom().item(HttpReply.json(json, 404, OpenAiError.of(404, "The model '" + model
+                        + "' does not exist; this server serves '" + modelId() + "' (GET /v1/models)", "invalid_request_error",
+                        "model", "model_not_found").body()));
+                return HttpReply.toRest(reply);
+            }
+            Responder r = plan.apply(engine, idPrefix + UUID.randomUUID().toString().replace("-", ""));
+            Multi<Generations.ChoiceEvent> events = Generations.submit(holder, mapper, engine, r.call().requests());
+            if (r.call().stream()) {
+                Multi<Object> chunks = Multi.createBy().concatenating().streams(
+                        Multi.createFrom().iterable(r.start()),
+                        events.onItem().transformToIterable(r::chunks),
+                        Multi.createFrom().deferred(() -> Multi.createFrom().iterable(r.end())));
+                reply = Uni.createFrom().item(HttpReply.sse(json, chunks));
+            } else {
+                reply = events.collect().asList().map(all -> HttpReply.json(json, 200, r.completion(all)))
+                        .onFailure().recoverWithItem(t -> HttpReply.error(json, t));
+            }
+        } catch (RuntimeException e) {
+            reply = Uni.createFrom().item(HttpReply.error(json, e));
+        }
+        return HttpReply.toRest(reply);
+    }
+
+    /** The model's name as the API reports it: its folder's name. */
+    private String modelId() {
+        return holder.modelDir().getFileName().toString();
+    }
+
+    @ServerExceptionMapper
+    public RestResponse<OpenAiError.Body> badJson(JsonProcessingException e) {
+        String param = e instanceof JsonMappingException m && !m.getPath().isEmpty() ? m.getPath().stream()
+                .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining(".")).replace(".[", "[") : null;
+        return OpenAiError.invalid("invalid JSON body: " + e.getOriginalMessage(), param).toResponse();
+    }
+
+    @ServerExceptionMapper
+    public RestResponse<OpenAiError.Body> httpError(WebApplicationException e) {
+        if (e.getCause() instanceof JsonProcessingException j) {
+            return badJson(j);
+        }
+        int status = e.getResponse().getStatus();
+        return OpenAiError.of(status, e.getMessage(), status >= 500 ? "server_error" : "invalid_request_error", null, null).toResponse();
+    }
+
+    @ServerExceptionMapper
+    public RestResponse<OpenAiError.Body> refused(RuntimeException e) {
+        return OpenAiError.of(e).toResponse();
+    }
+}
