@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.bench.BaselineLinearStack;
 import io.qwenserve.engine.bench.LinearStackBench;
 import io.qwenserve.engine.bench.Memory;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -37,6 +38,9 @@ final class BenchCommand implements Callable<Integer> {
             + "under closed-loop load at each and report throughput, latency percentiles and efficiency.")
     List<Integer> concurrency;
 
+    @Option(names = "--no-baseline", description = "Skip the plain torch.linear baseline (it holds one more copy of the linear weights).")
+    boolean noBaseline;
+
     @Option(names = "--requests-per-client", defaultValue = "2", description = "Requests each client sends (with --concurrency).")
     int requestsPerClient;
 
@@ -63,6 +67,11 @@ final class BenchCommand implements Callable<Integer> {
             double prefillTps = promptLen / (res.prefillNanos() / 1e9);
             double decodeTps = (res.tokens().length - 1) / (res.decodeNanos() / 1e9);
             LinearStackBench.Result bound = LinearStackBench.run(m.model(), 1, 10);
+            long rssModel = Memory.rssBytes();
+            LinearStackBench.Result baseline;
+            try (BaselineLinearStack b = new BaselineLinearStack(m.model())) {
+                baseline = b.run(1, 10);
+            }
             double bandwidth = Memory.readBandwidthBytesPerSecond();
             long weightBytes = m.model().weightBytesPerStep();
 
@@ -71,6 +80,8 @@ final class BenchCommand implements Callable<Integer> {
             o.put("architecture", m.config().architecture().hfClass());
             o.put("dtype", m.model().precision().cliName());
             o.put("device", modelArgs.device);
+            o.put("quantize", m.model().weightFormat());
+            o.put("kernel_policy", m.model().kernelPolicy().toString());
             o.put("kernel", m.model().kernel().name());
             o.put("threads", org.bytedeco.pytorch.global.torch.get_num_threads());
             o.put("prompt_len", promptLen);
@@ -79,10 +90,14 @@ final class BenchCommand implements Callable<Integer> {
             o.put("decode_tokens_per_s", round(decodeTps));
             o.put("matmul_bound_tokens_per_s", round(bound.tokensPerSecond()));
             o.put("efficiency", round(decodeTps / bound.tokensPerSecond()));
+            o.put("baseline_linear_tokens_per_s", round(baseline.tokensPerSecond()));
+            o.put("speedup_vs_baseline", round(decodeTps / baseline.tokensPerSecond()));
             o.put("weight_bytes_per_token", weightBytes);
+            o.put("resident_weight_mb", m.model().residentWeightBytes() >> 20);
             o.put("memory_read_gb_per_s", round(bandwidth / 1e9));
             o.put("bandwidth_fraction", round(weightBytes * decodeTps / bandwidth));
             o.put("rss_mb_after_warmup", rssWarm >> 20);
+            o.put("rss_mb_model", rssModel >> 20);
             o.put("rss_mb_end", rssEnd >> 20);
             o.put("rss_growth_pct", round(100.0 * (rssEnd - rssWarm) / rssWarm));
             System.out.println(o.toPrettyString());
@@ -101,19 +116,25 @@ final class BenchCommand implements Callable<Integer> {
             int vocab = Math.min(m.tokenizer().vocabSize(), m.config().vocabSize()) - 208;
             root.put("model", m.dir().toString());
             root.put("dtype", m.model().precision().cliName());
-            root.put("kernel", m.model().kernel().name());
+            root.put("quantize", m.model().weightFormat());
+            root.put("kernel_policy", m.model().kernelPolicy().toString());
+            root.put("resident_weight_mb", m.model().residentWeightBytes() >> 20);
+            root.put("rss_mb_loaded", Memory.rssBytes() >> 20);
             root.put("prompt_len", promptLen);
             root.put("new_tokens", newTokens);
             ArrayNode results = root.putArray("results");
-            try (Engine engine = new Engine(m, cfg, EngineListener.NONE)) {
+            try (Engine engine = new Engine(m, cfg, EngineListener.NONE);
+                 BaselineLinearStack baseline = noBaseline ? null : new BaselineLinearStack(m.model())) {
                 ThroughputBench.run(engine, Math.min(maxC, 4), 1, promptLen, 8, vocab); // warm-up
                 for (int c : concurrency) {
                     long rssBefore = Memory.rssBytes();
                     ThroughputBench.Result r = ThroughputBench.run(engine, c, requestsPerClient, promptLen, newTokens, vocab);
                     long rssAfter = Memory.rssBytes();
                     LinearStackBench.Result bound = LinearStackBench.run(m.model(), c, 5);
+                    LinearStackBench.Result base = baseline == null ? null : baseline.run(c, 5);
                     ObjectNode o = results.addObject();
                     o.put("concurrency", c);
+                    o.put("kernel", m.model().kernelFor(c).name());
                     o.put("requests", r.requests());
                     o.put("output_tokens", r.outputTokens());
                     o.put("output_tokens_per_s", round(r.outputTokensPerSecond()));
@@ -124,6 +145,10 @@ final class BenchCommand implements Callable<Integer> {
                     o.put("kv_usage_max", round(r.kvUsageMax()));
                     o.put("matmul_bound_tokens_per_s", round(bound.tokensPerSecond()));
                     o.put("efficiency", round(r.outputTokensPerSecond() / bound.tokensPerSecond()));
+                    if (base != null) {
+                        o.put("baseline_linear_tokens_per_s", round(base.tokensPerSecond()));
+                        o.put("speedup_vs_baseline", round(r.outputTokensPerSecond() / base.tokensPerSecond()));
+                    }
                     o.put("rss_mb_before", rssBefore >> 20);
                     o.put("rss_mb_after", rssAfter >> 20);
                     System.err.println("concurrency " + c + ": " + o);

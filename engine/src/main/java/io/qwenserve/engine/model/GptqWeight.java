@@ -1,0 +1,100 @@
+package io.qwenserve.engine.model;
+
+import java.util.List;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorArrayRef;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * One GPTQ 4-bit linear, unpacked: W[n, k] = scales[g_idx[k], n] * (q[n, k] - zeros[g_idx[k], n]).
+ *
+ * @param q         int32 [N, K], values 0..15 (N = out features, K = in features)
+ * @param scales    float32 [G, N]
+ * @param zeros     int32 [G, N], the real zero points (the v1 file stores them minus one)
+ * @param gIdx      int64 [K], group of each input feature
+ * @param groupSize input features per group
+ * @param sequentialGroups whether g_idx[k] == k / groupSize for every k (no act-order permutation)
+ */
+public record GptqWeight(Tensor q, Tensor scales, Tensor zeros, Tensor gIdx, int groupSize, boolean sequentialGroups)
+        implements AutoCloseable {
+
+    public long outFeatures() {
+        return q.size(0);
+    }
+
+    public long inFeatures() {
+        return q.size(1);
+    }
+
+    /** Whether libtorch's int4 CPU kernel can run this weight as stored (else it is dequantized). */
+    public String int4KernelUnfit() {
+        if (!sequentialGroups) {
+            return "desc_act (act-order g_idx)";
+        }
+        if (groupSize != 32 && groupSize != 64 && groupSize != 128 && groupSize != 256) {
+            return "group size " + groupSize + " (the kernel takes 32, 64, 128 or 256)";
+        }
+        if (inFeatures() % groupSize != 0) {
+            return "in features " + inFeatures() + " not a multiple of the group size " + groupSize;
+        }
+        if (outFeatures() % 16 != 0) {
+            return "out features " + outFeatures() + " not a multiple of 16";
+        }
+        return null;
+    }
+
+    /** Dequantizes to a float [N, K] weight of the given type (computed in float32). */
+    public Tensor dequantize(ScalarType type) {
+        try (Tensor s = scales.index_select(0, gIdx).t();              // [N, K]
+             Tensor z = zeros.index_select(0, gIdx).t();
+             Tensor diff = q.sub(z);
+             Tensor w = diff.to(ScalarType.Float).mul(s)) {
+            return w.to(type);
+        }
+    }
+
+    /** Scales and zeros in the int4 kernel's form: bf16 [K/g, N, 2] with zero = (8 - z) * s. */
+    public Tensor scalesAndZeros() {
+        try (Tensor shift = torch.rsub(zeros, new Scalar(8));
+             Tensor zs = shift.to(ScalarType.Float).mul(scales);
+             Tensor st = torch.stack(new TensorArrayRef(new TensorVector(scales, zs)), 2)) {
+            return st.to(ScalarType.BFloat16).contiguous();
+        }
+    }
+
+    /**
+     * Concatenates linears along the output dimension (q/k/v, gate/up). All parts must share g_idx, which holds for
+     * sequential groups; returns null otherwise (the caller dequantizes each part).
+     */
+    public static GptqWeight concat(List<GptqWeight> parts) {
+        GptqWeight first = parts.get(0);
+        for (GptqWeight p : parts) {
+            if (!p.sequentialGroups() || p.groupSize() != first.groupSize() || p.inFeatures() != first.inFeatures()) {
+                return null;
+            }
+        }
+        TensorVector qs = new TensorVector();
+        TensorVector ss = new TensorVector();
+        TensorVector zs = new TensorVector();
+        for (GptqWeight p : parts) {
+            qs.push_back(p.q());
+            ss.push_back(p.scales());
+            zs.push_back(p.zeros());
+        }
+        GptqWeight out = new GptqWeight(torch.cat(new TensorArrayRef(qs), 0), torch.cat(new TensorArrayRef(ss), 1),
+                torch.cat(new TensorArrayRef(zs), 1), new Tensor(first.gIdx()), first.groupSize(), true);
+        parts.forEach(GptqWeight::close);
+        return out;
+    }
+
+    @Override
+    public void close() {
+        q.close();
+        scales.close();
+        zeros.close();
+        gIdx.close();
+    }
+}
