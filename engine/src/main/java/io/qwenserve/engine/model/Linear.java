@@ -71,7 +71,7 @@ public final class Linear implements AutoCloseable {
             String unfit = want.contains(LinearKernel.INT4_PACKED) ? gptq.int4KernelUnfit() : null;
             if (unfit != null) {
                 want.remove(LinearKernel.INT4_PACKED);
-                LOG.info(() -> ctx.name() + ": int4 kernel does not fit (" + unfit + "): dequantized to "
+                LOG.fine(() -> ctx.name() + ": int4 kernel does not fit (" + unfit + "): dequantized to "
                         + ctx.dtype() + ", " + floatDefault);
             }
         }

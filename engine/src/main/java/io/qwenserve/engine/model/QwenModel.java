@@ -113,9 +113,33 @@ public final class QwenModel implements AutoCloseable {
                     ? Linear.of(new Tensor(embedding), null, policy, floatDefault)
                     : Linear.of(l.weight(cfg.architecture().lmHead(), cfg.vocabSize(), cfg.hiddenSize()), null, policy, floatDefault);
             loader.finish();
+            if (gptq != null) {
+                logGptq(dir, gptq, layers, policy, options.precision());
+            }
             return new QwenModel(cfg, options.precision(), device, embedding, layers, finalNorm, lmHead, policy,
                     gptq != null ? "gptq-int4" : options.quantization().cliName());
         }
+    }
+
+    /** One line on how a GPTQ checkpoint's linears run: the int4 kernel, or dequantized (and why). */
+    private static void logGptq(Path dir, GptqConfig gptq, Layer[] layers, KernelPolicy policy, Precision precision) {
+        int int4 = 0;
+        int total = 0;
+        for (Layer l : layers) {
+            for (Linear lin : new Linear[] {l.qkv(), l.out(), l.gateUp(), l.down()}) {
+                total++;
+                int4 += lin.heldKernels().contains(LinearKernel.INT4_PACKED) ? 1 : 0;
+            }
+        }
+        String msg = String.format("%s: GPTQ int4 (group %d, desc_act %s): %d of %d linears run the int4 kernel", dir,
+                gptq.groupSize(), gptq.descAct(), int4, total);
+        if (int4 < total) {
+            msg += String.format("; %d dequantized to %s (%s)", total - int4, precision.cliName(),
+                    !policy.kernels().contains(LinearKernel.INT4_PACKED) ? "kernel policy " + policy
+                            : gptq.descAct() ? "desc_act: act-order g_idx fits no int4 kernel"
+                            : "shape or group size fits no int4 kernel, or not on the CPU");
+        }
+        java.util.logging.Logger.getLogger(QwenModel.class.getName()).info(msg);
     }
 
     /** Reads, checks and fuses one family's tensors. */
@@ -174,7 +198,7 @@ public final class QwenModel implements AutoCloseable {
                 Tensor w = fused != null ? dequantizeTo(fused)
                         : cat(0, parts.stream().map(this::dequantizeTo).toArray(Tensor[]::new));
                 if (fused == null) {
-                    java.util.logging.Logger.getLogger(QwenModel.class.getName()).info(() -> prefixes[0]
+                    java.util.logging.Logger.getLogger(QwenModel.class.getName()).fine(() -> prefixes[0]
                             + ": GPTQ act-order parts dequantized to " + precision.cliName());
                 }
                 return Linear.of(w, b, policy, floatDefault);
