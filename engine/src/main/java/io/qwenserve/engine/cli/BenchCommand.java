@@ -38,6 +38,9 @@ final class BenchCommand implements Callable<Integer> {
             + "under closed-loop load at each and report throughput, latency percentiles and efficiency.")
     List<Integer> concurrency;
 
+    @Option(names = "--load-only", description = "Load the model, report its memory (resident, peak, weights) and exit.")
+    boolean loadOnly;
+
     @Option(names = "--no-baseline", description = "Skip the plain torch.linear baseline (it holds one more copy of the linear weights).")
     boolean noBaseline;
 
@@ -48,6 +51,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (!format.equals("json")) {
             throw new IllegalArgumentException("--format must be json");
+        }
+        if (loadOnly) {
+            return loadOnly();
         }
         if (concurrency != null) {
             return concurrent();
@@ -103,6 +109,35 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println(o.toPrettyString());
         }
         return 0;
+    }
+
+    /** Memory of a mode: RSS after load, peak RSS during load (VmHWM), and the bytes of the tensors the model keeps. */
+    private int loadOnly() {
+        long rssStart = Memory.rssBytes();
+        long t0 = System.nanoTime();
+        try (LoadedModel m = modelArgs.load()) {
+            ObjectNode o = new ObjectMapper().createObjectNode();
+            o.put("model", m.dir().toString());
+            o.put("dtype", m.model().precision().cliName());
+            o.put("quantize", m.model().weightFormat());
+            o.put("kernel_policy", m.model().kernelPolicy().toString());
+            o.put("load_s", round((System.nanoTime() - t0) / 1e9));
+            o.put("rss_mb_before_load", rssStart >> 20);
+            o.put("rss_mb_loaded", Memory.rssBytes() >> 20);
+            o.put("peak_rss_mb", Memory.peakRssBytes() >> 20);
+            o.put("resident_weight_mb", m.model().residentWeightBytes() >> 20);
+            o.put("checkpoint_mb", checkpointBytes(m.dir()) >> 20);
+            System.out.println(o.toPrettyString());
+        }
+        return 0;
+    }
+
+    private static long checkpointBytes(java.nio.file.Path dir) {
+        try (var s = java.nio.file.Files.list(dir)) {
+            return s.filter(p -> p.toString().endsWith(".safetensors")).mapToLong(p -> p.toFile().length()).sum();
+        } catch (java.io.IOException e) {
+            return -1;
+        }
     }
 
     private int concurrent() throws Exception {

@@ -1,6 +1,7 @@
 package io.qwenserve.engine.model;
 
 import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorArrayRef;
@@ -48,20 +49,22 @@ public record GptqWeight(Tensor q, Tensor scales, Tensor zeros, Tensor gIdx, int
 
     /** Dequantizes to a float [N, K] weight of the given type (computed in float32). */
     public Tensor dequantize(ScalarType type) {
-        try (Tensor s = scales.index_select(0, gIdx).t();              // [N, K]
-             Tensor z = zeros.index_select(0, gIdx).t();
-             Tensor diff = q.sub(z);
-             Tensor w = diff.to(ScalarType.Float).mul(s)) {
-            return w.to(type);
+        try (PointerScope scope = new PointerScope()) {
+            Tensor s = scales.index_select(0, gIdx).t();              // [N, K]
+            Tensor z = zeros.index_select(0, gIdx).t();
+            Tensor w = q.sub(z).to(ScalarType.Float).mul(s).to(type);
+            w.retainReference();
+            return w;
         }
     }
 
     /** Scales and zeros in the int4 kernel's form: bf16 [K/g, N, 2] with zero = (8 - z) * s. */
     public Tensor scalesAndZeros() {
-        try (Tensor shift = torch.rsub(zeros, new Scalar(8));
-             Tensor zs = shift.to(ScalarType.Float).mul(scales);
-             Tensor st = torch.stack(new TensorArrayRef(new TensorVector(scales, zs)), 2)) {
-            return st.to(ScalarType.BFloat16).contiguous();
+        try (PointerScope scope = new PointerScope()) {
+            Tensor zs = torch.rsub(zeros, new Scalar(8)).to(ScalarType.Float).mul(scales);
+            Tensor st = torch.stack(new TensorArrayRef(new TensorVector(scales, zs)), 2).to(ScalarType.BFloat16).contiguous();
+            st.retainReference();
+            return st;
         }
     }
 
@@ -76,6 +79,18 @@ public record GptqWeight(Tensor q, Tensor scales, Tensor zeros, Tensor gIdx, int
                 return null;
             }
         }
+        try (PointerScope scope = new PointerScope()) {
+            GptqWeight out = concatIn(parts, first);
+            out.q().retainReference();
+            out.scales().retainReference();
+            out.zeros().retainReference();
+            out.gIdx().retainReference();
+            parts.forEach(GptqWeight::close);
+            return out;
+        }
+    }
+
+    private static GptqWeight concatIn(List<GptqWeight> parts, GptqWeight first) {
         TensorVector qs = new TensorVector();
         TensorVector ss = new TensorVector();
         TensorVector zs = new TensorVector();
@@ -86,7 +101,6 @@ public record GptqWeight(Tensor q, Tensor scales, Tensor zeros, Tensor gIdx, int
         }
         GptqWeight out = new GptqWeight(torch.cat(new TensorArrayRef(qs), 0), torch.cat(new TensorArrayRef(ss), 1),
                 torch.cat(new TensorArrayRef(zs), 1), new Tensor(first.gIdx()), first.groupSize(), true);
-        parts.forEach(GptqWeight::close);
         return out;
     }
 

@@ -2,6 +2,7 @@ package io.qwenserve.engine.model;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Dispatcher;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;
@@ -67,7 +68,8 @@ final class QuantOps {
      * its fp32 bias for fbgemm. Only one layer's fp32 copy exists at a time.
      */
     IValue int8Pack(Tensor weight, Tensor bias) {
-        try (Tensor wf = weight.to(ScalarType.Float).contiguous();
+        try (PointerScope scope = new PointerScope();
+             Tensor wf = weight.to(ScalarType.Float).contiguous();
              Tensor amax = wf.abs().amax(new long[] {1}, false);
              Tensor scaleF = amax.div(new Scalar(127.0)).clamp_min(new Scalar(1e-10));
              Tensor scale = scaleF.to(ScalarType.Double);
@@ -79,7 +81,7 @@ final class QuantOps {
             stack.push_back(bf == null ? new IValue() : new IValue(bf));
             int8Prepack.callBoxed(stack);
             IValue packed = new IValue(stack.get(0));
-            stack.close();
+            packed.retainReference();
             return packed;
         }
     }
@@ -106,13 +108,15 @@ final class QuantOps {
 
     /** Packs int4 values q (int32 [N, K], 0..15) for the CPU kernel: uint8 [N, K/2]. */
     Tensor int4Pack(Tensor q) {
-        IValueVector stack = new IValueVector();
-        stack.push_back(new IValue(q));
-        stack.push_back(new IValue(8L));
-        int4Convert.callBoxed(stack);
-        Tensor packed = new Tensor(stack.get(0).toTensor());
-        stack.close();
-        return packed;
+        try (PointerScope scope = new PointerScope()) {
+            IValueVector stack = new IValueVector();
+            stack.push_back(new IValue(q));
+            stack.push_back(new IValue(8L));
+            int4Convert.callBoxed(stack);
+            Tensor packed = new Tensor(stack.get(0).toTensor());
+            packed.retainReference();
+            return packed;
+        }
     }
 
     /**

@@ -230,8 +230,8 @@ public final class QwenModel implements AutoCloseable {
             }
             Tensor b = parts.length == 1 ? parts[0] : cat(0, parts);
             if (!required) {
-                try (Tensor nz = b.abs().amax()) {
-                    if (nz.item_float() == 0f) {
+                try (PointerScope scope = new PointerScope()) {
+                    if (b.abs().amax().item_float() == 0f) {
                         b.close();
                         return null;
                     }
@@ -290,11 +290,15 @@ public final class QwenModel implements AutoCloseable {
             if (parts.length == 1) {
                 return parts[0];
             }
-            Tensor joined = torch.cat(new TensorArrayRef(new TensorVector(parts)), dim);
-            for (Tensor p : parts) {
-                p.close();
+            // the scope releases the vector's references at once (else the parts' storage lives until a GC)
+            try (PointerScope scope = new PointerScope()) {
+                Tensor joined = torch.cat(new TensorArrayRef(new TensorVector(parts)), dim);
+                joined.retainReference();
+                for (Tensor p : parts) {
+                    p.close();
+                }
+                return joined;
             }
-            return joined;
         }
     }
 
