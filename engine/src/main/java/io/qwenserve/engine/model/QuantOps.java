@@ -68,10 +68,13 @@ final class QuantOps {
      * its fp32 bias for fbgemm. Only one layer's fp32 copy exists at a time.
      */
     IValue int8Pack(Tensor weight, Tensor bias) {
+        // the row maxima come from the stored weight (no |w| temporary): the fp32 copy below is the only layer-sized one
         try (PointerScope scope = new PointerScope();
-             Tensor wf = weight.to(ScalarType.Float).contiguous();
-             Tensor amax = wf.abs().amax(new long[] {1}, false);
+             Tensor hi = weight.amax(new long[] {1}, false).to(ScalarType.Float);
+             Tensor lo = weight.amin(new long[] {1}, false).to(ScalarType.Float).neg();
+             Tensor amax = torch.maximum(hi, lo);
              Tensor scaleF = amax.div(new Scalar(127.0)).clamp_min(new Scalar(1e-10));
+             Tensor wf = weight.to(ScalarType.Float).contiguous();
              Tensor scale = scaleF.to(ScalarType.Double);
              Tensor zp = torch.zeros(new long[] {weight.size(0)}, new TensorOptions().dtype(new ScalarTypeOptional(ScalarType.Long)));
              Tensor q = torch.quantize_per_channel(wf, scale, zp, 0, ScalarType.QInt8);
