@@ -1,7 +1,9 @@
 package io.qwenserve.engine.model;
 
 import java.util.List;
+import io.qwenserve.engine.checkpoint.CheckpointException;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorArrayRef;
@@ -21,6 +23,39 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public record GptqWeight(Tensor q, Tensor scales, Tensor zeros, Tensor gIdx, int groupSize, boolean sequentialGroups)
         implements AutoCloseable {
+
+    /**
+     * Unpacks one AutoGPTQ v1 linear (qwen-reference section 4): {@code qweight} int32 [in/8, out], {@code qzeros} int32
+     * [groups, out/8] (zeros stored minus one), {@code scales} float [groups, out], {@code gIdx} int [in] or null
+     * (k / g). The inputs stay owned by the caller.
+     */
+    public static GptqWeight unpack(String where, Tensor qweight, Tensor qzeros, Tensor scales, Tensor gIdx, long in,
+                                    long out, int g) {
+        long groups = (in + g - 1) / g;
+        Device cpu = new Device(torch.DeviceType.CPU);
+        try (PointerScope scope = new PointerScope()) {
+            Tensor shifts = torch.arange(new Scalar(0), new Scalar(32), new Scalar(4), Torch.options(ScalarType.Int, cpu));
+            // qweight[r][o] holds input rows 8r..8r+7 of column o, row 8r+j in bits 4j..4j+3
+            Tensor q = qweight.unsqueeze(1).bitwise_right_shift(shifts.view(1, 8, 1)).bitwise_and(new Scalar(15))
+                    .reshape(in, out).t().contiguous();
+            // qzeros[g][c] holds columns 8c..8c+7, stored minus one
+            Tensor z = qzeros.unsqueeze(2).bitwise_right_shift(shifts.view(1, 1, 8)).bitwise_and(new Scalar(15))
+                    .reshape(groups, out).add(new Scalar(1)).contiguous();
+            Tensor s = scales.to(ScalarType.Float).contiguous();
+            Tensor seq = torch.arange(new Scalar(0), new Scalar(in), new Scalar(1), Torch.options(ScalarType.Long, cpu))
+                    .floor_divide(new Scalar(g));
+            Tensor idx = gIdx == null ? seq : gIdx.to(ScalarType.Long).contiguous();
+            if (idx.lt(new Scalar(0)).any().item_bool() || idx.ge(new Scalar(groups)).any().item_bool()) {
+                throw new CheckpointException(where + ".g_idx: group index out of range 0.." + (groups - 1));
+            }
+            GptqWeight w = new GptqWeight(q, s, z, idx, g, idx.equal(seq));
+            q.retainReference();
+            s.retainReference();
+            z.retainReference();
+            idx.retainReference();
+            return w;
+        }
+    }
 
     public long outFeatures() {
         return q.size(0);

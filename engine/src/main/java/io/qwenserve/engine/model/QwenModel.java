@@ -255,28 +255,7 @@ public final class QwenModel implements AutoCloseable {
                  PointerScope scope = new PointerScope()) {
                 checkInt(ckpt.require(prefix + ".qweight", in / 8, out));
                 checkInt(ckpt.require(prefix + ".qzeros", groups, out / 8));
-                Tensor shifts = torch.arange(new Scalar(0), new Scalar(32), new Scalar(4),
-                        Torch.options(ScalarType.Int, new Device(torch.DeviceType.CPU)));
-                // qweight[r][o] holds input rows 8r..8r+7 of column o, row 8r+j in bits 4j..4j+3
-                Tensor q = qweight.unsqueeze(1).bitwise_right_shift(shifts.view(1, 8, 1)).bitwise_and(new Scalar(15))
-                        .reshape(in, out).t().contiguous();
-                // qzeros[g][c] holds columns 8c..8c+7, stored minus one
-                Tensor z = qzeros.unsqueeze(2).bitwise_right_shift(shifts.view(1, 1, 8)).bitwise_and(new Scalar(15))
-                        .reshape(groups, out).add(new Scalar(1)).contiguous();
-                Tensor s = scalesRaw.to(ScalarType.Float).contiguous();
-                Tensor seq = torch.arange(new Scalar(0), new Scalar(in), new Scalar(1),
-                        Torch.options(ScalarType.Long, new Device(torch.DeviceType.CPU))).floor_divide(new Scalar(g));
-                Tensor idx = gIdxRaw == null ? seq : gIdxRaw.to(ScalarType.Long);
-                if (idx.lt(new Scalar(0)).any().item_bool() || idx.ge(new Scalar(groups)).any().item_bool()) {
-                    throw new io.qwenserve.engine.checkpoint.CheckpointException(prefix + ".g_idx: group index out of range 0.." + (groups - 1));
-                }
-                boolean sequential = idx.equal(seq);
-                GptqWeight w = new GptqWeight(q, s, z, idx.contiguous(), g, sequential);
-                q.retainReference();
-                s.retainReference();
-                z.retainReference();
-                w.gIdx().retainReference();
-                return w;
+                return GptqWeight.unpack(prefix, qweight, qzeros, scalesRaw, gIdxRaw, in, out, g);
             }
         }
 
