@@ -22,10 +22,19 @@ public final class TestModels {
 
     /** A checkpoint for {@code spec}, written on first use. {@code name} must identify the spec. */
     public static synchronized Path get(String name, RandomCheckpoint.Spec spec) {
+        return get(name, spec, null);
+    }
+
+    /** A GPTQ Int4 checkpoint for {@code spec} (plain when {@code gptq} is null), written on first use. */
+    public static synchronized Path get(String name, RandomCheckpoint.Spec spec, RandomCheckpoint.Gptq gptq) {
         Path dir = ROOT.resolve(name).toAbsolutePath();
         Path done = dir.resolve(".complete");
         if (!Files.exists(done)) {
-            RandomCheckpoint.write(dir, spec);
+            if (gptq != null) {
+                RandomCheckpoint.writeGptq(dir, spec, gptq);
+            } else {
+                RandomCheckpoint.write(dir, spec);
+            }
             try {
                 Files.writeString(done, spec.toString());
             } catch (IOException e) {

@@ -37,6 +37,20 @@ public final class Memory {
         return -1;
     }
 
+    /** Peak resident set size of this process so far (Linux VmHWM), or -1. */
+    public static long peakRssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
     /** MemAvailable from /proc/meminfo, or -1. */
     public static long availableBytes() {
         try {

@@ -78,8 +78,29 @@ public final class RandomCheckpoint {
 
     private RandomCheckpoint() {}
 
+    /**
+     * GPTQ settings for {@link #writeGptq}: 4 bits, symmetric (zero 8), AutoGPTQ v1 packing.
+     *
+     * @param groupSize input features per group
+     * @param descAct   write a non-trivial act-order {@code g_idx} (input features of a group spread over the row)
+     */
+    public record Gptq(int groupSize, boolean descAct) {}
+
     /** Writes the checkpoint into {@code out} (created if needed) and returns its config. */
     public static ModelConfig write(Path out, Spec spec) {
+        return write(out, spec, null);
+    }
+
+    /**
+     * Writes a GPTQ Int4 checkpoint (the layout of Qwen-7B-Chat-Int4: {@code quantize_config.json}, and per quantized
+     * linear {@code qweight}, {@code qzeros}, {@code scales}, {@code g_idx}, {@code bias}) from the same random weights
+     * {@link #write} would store, quantized with round-to-nearest per group. Embedding, norms and lm_head stay float.
+     */
+    public static ModelConfig writeGptq(Path out, Spec spec, Gptq gptq) {
+        return write(out, spec, gptq);
+    }
+
+    private static ModelConfig write(Path out, Spec spec, Gptq gptq) {
         ModelConfig cfg = spec.toConfig();
         if (spec.arch() == Architecture.QWEN && spec.hidden() % spec.heads() != 0) {
             throw new IllegalArgumentException("hidden must be a multiple of heads");
@@ -87,12 +108,29 @@ public final class RandomCheckpoint {
         try {
             Files.createDirectories(out);
             ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-            om.writeValue(out.resolve("config.json").toFile(), cfg.toHfJson());
+            ObjectNode hf = cfg.toHfJson();
+            if (gptq != null) {
+                ObjectNode q = om.createObjectNode();
+                q.put("bits", 4);
+                q.put("group_size", gptq.groupSize());
+                q.put("damp_percent", 0.01);
+                q.put("desc_act", gptq.descAct());
+                q.put("static_groups", false);
+                q.put("sym", true);
+                q.put("true_sequential", true);
+                q.putNull("model_name_or_path");
+                q.put("model_file_base_name", "model");
+                om.writeValue(out.resolve("quantize_config.json").toFile(), q);
+                ObjectNode inConfig = q.deepCopy();
+                inConfig.put("quant_method", "gptq");
+                hf.set("quantization_config", inConfig);
+            }
+            om.writeValue(out.resolve("config.json").toFile(), hf);
             om.writeValue(out.resolve("generation_config.json").toFile(), generationConfig(om, cfg));
             try (InputStream in = QwenTokenizer.defaultVocabularyStream()) {
                 Files.copy(in, out.resolve(QwenTokenizer.VOCAB_FILE), StandardCopyOption.REPLACE_EXISTING);
             }
-            writeTensors(out, cfg, spec);
+            writeTensors(out, cfg, spec, gptq);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -123,7 +161,7 @@ public final class RandomCheckpoint {
         return g;
     }
 
-    private static void writeTensors(Path out, ModelConfig c, Spec spec) throws IOException {
+    private static void writeTensors(Path out, ModelConfig c, Spec spec, Gptq gptq) throws IOException {
         List<SafetensorsWriter> shards = new ArrayList<>();
         for (int i = 0; i < Math.max(1, spec.shards()); i++) {
             shards.add(new SafetensorsWriter());
@@ -174,7 +212,7 @@ public final class RandomCheckpoint {
             add.add(a.lmHead(), g.normalLike(3.0 / Math.sqrt(d), (long) c.vocabSize() * d), c.vocabSize(), d);
         }
 
-        distribute(pending, shards, dt);
+        distribute(gptq != null ? quantizeLinears(pending, a, gptq) : pending, shards, dt);
 
         if (shards.size() == 1) {
             shards.get(0).write(out.resolve(Checkpoint.SINGLE));
@@ -197,9 +235,14 @@ public final class RandomCheckpoint {
         om.writeValue(out.resolve(Checkpoint.INDEX).toFile(), index);
     }
 
-    private record Pending(String name, Supplier<float[]> values, long[] shape) {
+    /** A tensor to write: floats in the checkpoint's dtype, or (raw != null) bytes of a fixed dtype. */
+    private record Pending(String name, Supplier<float[]> values, long[] shape, DType fixed, Supplier<byte[]> raw) {
+        Pending(String name, Supplier<float[]> values, long[] shape) {
+            this(name, values, shape, null, null);
+        }
+
         long bytes(DType dt) {
-            long n = dt.size();
+            long n = (fixed != null ? fixed : dt).size();
             for (long d : shape) {
                 n *= d;
             }
@@ -227,9 +270,121 @@ public final class RandomCheckpoint {
             if (shard < n - 1 && !shards.get(shard).names().isEmpty() && (pastBoundary || neededLater)) {
                 shard++;
             }
-            shards.get(shard).addFloats(p.name(), dt, p.values(), p.shape());
+            if (p.raw() != null) {
+                shards.get(shard).addRaw(p.name(), p.fixed(), p.raw(), p.shape());
+            } else {
+                shards.get(shard).addFloats(p.name(), p.fixed() != null ? p.fixed() : dt, p.values(), p.shape());
+            }
             written += p.bytes(dt);
         }
+    }
+
+    /**
+     * Replaces every decoder linear weight (2-D {@code *.weight} other than the embedding and lm_head) by GPTQ tensors
+     * and gives each such linear a bias (zeros where the float model has none), as AutoGPTQ's Qwen files do.
+     */
+    private static List<Pending> quantizeLinears(List<Pending> pending, Architecture a, Gptq gptq) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        pending.forEach(p -> names.add(p.name()));
+        List<Pending> out = new ArrayList<>();
+        for (Pending p : pending) {
+            boolean linear = p.name().endsWith(".weight") && p.shape().length == 2 && !p.name().equals(a.embedding())
+                    && !p.name().equals(a.lmHead());
+            if (!linear) {
+                out.add(p);
+                continue;
+            }
+            String prefix = p.name().substring(0, p.name().length() - ".weight".length());
+            int rows = (int) p.shape()[0]; // out features
+            int cols = (int) p.shape()[1]; // in features
+            int g = gptq.groupSize() <= 0 ? cols : gptq.groupSize();
+            int groups = (cols + g - 1) / g;
+            if (cols % 8 != 0 || rows % 8 != 0) {
+                throw new IllegalArgumentException(p.name() + ": GPTQ needs dimensions divisible by 8");
+            }
+            int[] gIdx = groupIndex(cols, g, gptq.descAct());
+            // quantize once, lazily, and share the result between the tensors of this linear
+            Supplier<Quantized> q = memo(() -> quantize(p.values().get(), rows, cols, groups, gIdx));
+            out.add(new Pending(prefix + ".qweight", null, new long[] {cols / 8, rows}, DType.I32, () -> ints(q.get().qweight)));
+            out.add(new Pending(prefix + ".qzeros", null, new long[] {groups, rows / 8}, DType.I32, () -> {
+                int[] z = new int[groups * rows / 8];
+                java.util.Arrays.fill(z, 0x77777777); // zero 8, stored minus one
+                return ints(z);
+            }));
+            out.add(new Pending(prefix + ".scales", null, new long[] {groups, rows}, DType.F16,
+                    () -> SafetensorsWriter.encodeFloats(DType.F16, q.get().scales)));
+            out.add(new Pending(prefix + ".g_idx", null, new long[] {cols}, DType.I32, () -> ints(gIdx)));
+            if (!names.contains(prefix + ".bias")) {
+                out.add(new Pending(prefix + ".bias", () -> new float[rows], new long[] {rows}, DType.F16, null));
+            }
+        }
+        return out;
+    }
+
+    private record Quantized(int[] qweight, float[] scales) {}
+
+    /** Symmetric round-to-nearest 4-bit: q = clamp(round(w / s) + 8, 0, 15), s = max |w| of the group / 7. */
+    private static Quantized quantize(float[] w, int rows, int cols, int groups, int[] gIdx) {
+        float[] scales = new float[groups * rows];
+        for (int o = 0; o < rows; o++) {
+            for (int k = 0; k < cols; k++) {
+                int i = gIdx[k] * rows + o;
+                scales[i] = Math.max(scales[i], Math.abs(w[o * cols + k]));
+            }
+        }
+        for (int i = 0; i < scales.length; i++) {
+            // round the scale to a value both F16 (the file) and bf16 (libtorch's int4 kernel) hold exactly, so that a
+            // kernel-vs-dequantized comparison measures the kernel, not the scale rounding
+            float sc = DType.bf16ToFloat(DType.floatToBf16(Math.max(scales[i] / 7f, 1e-4f)));
+            scales[i] = DType.halfToFloat(DType.floatToHalf(sc));
+        }
+        int[] qweight = new int[cols / 8 * rows];
+        for (int o = 0; o < rows; o++) {
+            for (int k = 0; k < cols; k++) {
+                float s = scales[gIdx[k] * rows + o];
+                int q = Math.max(0, Math.min(15, Math.round(w[o * cols + k] / s) + 8));
+                qweight[(k / 8) * rows + o] |= q << (4 * (k % 8));
+            }
+        }
+        return new Quantized(qweight, scales);
+    }
+
+    /** g_idx: k / g, or with act order a fixed permutation of the input features spread over the groups. */
+    private static int[] groupIndex(int cols, int g, boolean descAct) {
+        int[] idx = new int[cols];
+        int mult = 1;
+        if (descAct) {
+            for (int m : new int[] {5, 7, 11, 13, 17, 19, 23}) {
+                if (java.math.BigInteger.valueOf(cols).gcd(java.math.BigInteger.valueOf(m)).intValue() == 1) {
+                    mult = m;
+                    break;
+                }
+            }
+        }
+        for (int k = 0; k < cols; k++) {
+            idx[k] = descAct ? (int) (((long) k * mult + 3) % cols) / g : k / g;
+        }
+        return idx;
+    }
+
+    private static byte[] ints(int[] v) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(v.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.asIntBuffer().put(v);
+        return b.array();
+    }
+
+    private static <T> Supplier<T> memo(Supplier<T> s) {
+        return new Supplier<>() {
+            private T value;
+
+            @Override
+            public synchronized T get() {
+                if (value == null) {
+                    value = s.get();
+                }
+                return value;
+            }
+        };
     }
 
     @FunctionalInterface

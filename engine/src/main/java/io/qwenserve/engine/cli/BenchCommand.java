@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.bench.BaselineLinearStack;
 import io.qwenserve.engine.bench.LinearStackBench;
 import io.qwenserve.engine.bench.Memory;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -37,6 +38,12 @@ final class BenchCommand implements Callable<Integer> {
             + "under closed-loop load at each and report throughput, latency percentiles and efficiency.")
     List<Integer> concurrency;
 
+    @Option(names = "--load-only", description = "Load the model, report its memory (resident, peak, weights) and exit.")
+    boolean loadOnly;
+
+    @Option(names = "--no-baseline", description = "Skip the plain torch.linear baseline (it holds one more copy of the linear weights).")
+    boolean noBaseline;
+
     @Option(names = "--requests-per-client", defaultValue = "2", description = "Requests each client sends (with --concurrency).")
     int requestsPerClient;
 
@@ -44,6 +51,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (!format.equals("json")) {
             throw new IllegalArgumentException("--format must be json");
+        }
+        if (loadOnly) {
+            return loadOnly();
         }
         if (concurrency != null) {
             return concurrent();
@@ -81,6 +91,11 @@ final class BenchCommand implements Callable<Integer> {
             }
             java.util.Arrays.sort(steps);
             double medianStepTps = steps.length == 0 ? decodeTps : 1 / steps[steps.length / 2];
+            long rssModel = Memory.rssBytes();
+            LinearStackBench.Result baseline;
+            try (BaselineLinearStack b = new BaselineLinearStack(m.model())) {
+                baseline = b.run(1, 10);
+            }
             double bandwidth = Memory.readBandwidthBytesPerSecond();
             long weightBytes = m.model().weightBytesPerStep();
 
@@ -89,6 +104,8 @@ final class BenchCommand implements Callable<Integer> {
             o.put("architecture", m.config().architecture().hfClass());
             o.put("dtype", m.model().precision().cliName());
             o.put("device", modelArgs.device);
+            o.put("quantize", m.model().weightFormat());
+            o.put("kernel_policy", m.model().kernelPolicy().toString());
             o.put("kernel", m.model().kernel().name());
             o.put("threads", org.bytedeco.pytorch.global.torch.get_num_threads());
             o.put("prompt_len", promptLen);
@@ -98,10 +115,14 @@ final class BenchCommand implements Callable<Integer> {
             o.put("decode_tokens_per_s_median_step", round(medianStepTps));
             o.put("matmul_bound_tokens_per_s", round(boundTps));
             o.put("efficiency", round(medianStepTps / boundTps));
+            o.put("baseline_linear_tokens_per_s", round(baseline.tokensPerSecond()));
+            o.put("speedup_vs_baseline", round(medianStepTps / baseline.tokensPerSecond()));
             o.put("weight_bytes_per_token", weightBytes);
+            o.put("resident_weight_mb", m.model().residentWeightBytes() >> 20);
             o.put("memory_read_gb_per_s", round(bandwidth / 1e9));
             o.put("bandwidth_fraction", round(weightBytes * decodeTps / bandwidth));
             o.put("rss_mb_after_warmup", rssWarm >> 20);
+            o.put("rss_mb_model", rssModel >> 20);
             o.put("rss_mb_end", rssEnd >> 20);
             o.put("rss_growth_pct", round(100.0 * (rssEnd - rssWarm) / rssWarm));
             o.put("anon_rss_mb_after_warmup", anonWarm >> 20);
@@ -110,6 +131,35 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println(o.toPrettyString());
         }
         return 0;
+    }
+
+    /** Memory of a mode: RSS after load, peak RSS during load (VmHWM), and the bytes of the tensors the model keeps. */
+    private int loadOnly() {
+        long rssStart = Memory.rssBytes();
+        long t0 = System.nanoTime();
+        try (LoadedModel m = modelArgs.load()) {
+            ObjectNode o = new ObjectMapper().createObjectNode();
+            o.put("model", m.dir().toString());
+            o.put("dtype", m.model().precision().cliName());
+            o.put("quantize", m.model().weightFormat());
+            o.put("kernel_policy", m.model().kernelPolicy().toString());
+            o.put("load_s", round((System.nanoTime() - t0) / 1e9));
+            o.put("rss_mb_before_load", rssStart >> 20);
+            o.put("rss_mb_loaded", Memory.rssBytes() >> 20);
+            o.put("peak_rss_mb", Memory.peakRssBytes() >> 20);
+            o.put("resident_weight_mb", m.model().residentWeightBytes() >> 20);
+            o.put("checkpoint_mb", checkpointBytes(m.dir()) >> 20);
+            System.out.println(o.toPrettyString());
+        }
+        return 0;
+    }
+
+    private static long checkpointBytes(java.nio.file.Path dir) {
+        try (var s = java.nio.file.Files.list(dir)) {
+            return s.filter(p -> p.toString().endsWith(".safetensors")).mapToLong(p -> p.toFile().length()).sum();
+        } catch (java.io.IOException e) {
+            return -1;
+        }
     }
 
     private int concurrent() throws Exception {
@@ -123,11 +173,15 @@ final class BenchCommand implements Callable<Integer> {
             int vocab = Math.min(m.tokenizer().vocabSize(), m.config().vocabSize()) - 208;
             root.put("model", m.dir().toString());
             root.put("dtype", m.model().precision().cliName());
-            root.put("kernel", m.model().kernel().name());
+            root.put("quantize", m.model().weightFormat());
+            root.put("kernel_policy", m.model().kernelPolicy().toString());
+            root.put("resident_weight_mb", m.model().residentWeightBytes() >> 20);
+            root.put("rss_mb_loaded", Memory.rssBytes() >> 20);
             root.put("prompt_len", promptLen);
             root.put("new_tokens", newTokens);
             ArrayNode results = root.putArray("results");
-            try (Engine engine = new Engine(m, cfg, EngineListener.NONE)) {
+            try (Engine engine = new Engine(m, cfg, EngineListener.NONE);
+                 BaselineLinearStack baseline = noBaseline ? null : new BaselineLinearStack(m.model())) {
                 ThroughputBench.run(engine, Math.min(maxC, 4), 1, promptLen, 8, vocab); // warm-up
                 for (int c : concurrency) {
                     // the bound is timed before and after the level (see the single-stream case)
@@ -139,8 +193,10 @@ final class BenchCommand implements Callable<Integer> {
                     long anonAfter = Memory.anonRssBytes();
                     LinearStackBench.Result after = LinearStackBench.run(m.model(), c, 5);
                     double boundTps = 2 * c / (before.stepSeconds() + after.stepSeconds());
+                    LinearStackBench.Result base = baseline == null ? null : baseline.run(c, 5);
                     ObjectNode o = results.addObject();
                     o.put("concurrency", c);
+                    o.put("kernel", m.model().kernelFor(c).name());
                     o.put("requests", r.requests());
                     o.put("output_tokens", r.outputTokens());
                     o.put("output_tokens_per_s", round(r.outputTokensPerSecond()));
@@ -154,6 +210,10 @@ final class BenchCommand implements Callable<Integer> {
                     // the linear layers' time for one step of C tokens over the median inter-token latency: the same
                     // ratio for a steady decode step, robust to bursts of contention on a shared machine
                     o.put("step_efficiency", round(c / boundTps / (ThroughputBench.percentile(r.itlMs(), 50) / 1e3)));
+                    if (base != null) {
+                        o.put("baseline_linear_tokens_per_s", round(base.tokensPerSecond()));
+                        o.put("speedup_vs_baseline", round(r.outputTokensPerSecond() / base.tokensPerSecond()));
+                    }
                     o.put("rss_mb_before", rssBefore >> 20);
                     o.put("rss_mb_after", rssAfter >> 20);
                     o.put("anon_rss_mb_before", anonBefore >> 20);

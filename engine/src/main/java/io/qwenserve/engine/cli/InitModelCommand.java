@@ -30,6 +30,13 @@ final class InitModelCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "fp32", description = "Stored dtype: fp32, bf16 or fp16.") String dtype;
     @Option(names = "--shards", defaultValue = "1") int shards;
     @Option(names = "--seed", defaultValue = "1234") long seed;
+    @Option(names = "--gptq", description = "Write a GPTQ Int4 checkpoint (quantize_config.json, qweight/qzeros/scales/g_idx/bias "
+            + "per linear, AutoGPTQ v1 packing) from the random weights; store the rest with --dtype fp16 as Qwen's Int4 files do.")
+    boolean gptq;
+    @Option(names = "--group-size", defaultValue = "128", description = "GPTQ group size (with --gptq).") int groupSize;
+    @Option(names = "--desc-act", description = "GPTQ act-order g_idx (with --gptq): no int4 kernel fits, the loader dequantizes.")
+    boolean descAct;
+
     @Option(names = "--tie-embeddings", negatable = true, description = "Qwen2/3: tie lm_head to the embedding (default true).") Boolean tie;
 
     @Override
@@ -48,10 +55,12 @@ final class InitModelCommand implements Callable<Integer> {
                 headDim != null ? headDim : h / nh, intermediate != null ? intermediate : t.intermediateSize(),
                 vocab != null ? vocab : t.vocab(), seqLength != null ? seqLength : t.seqLength(), stored, shards, seed,
                 tie != null ? tie : t.tieEmbeddings());
-        ModelConfig cfg = RandomCheckpoint.write(out, spec);
-        System.out.printf("wrote %s: %s, %d layers, hidden %d, %d heads (%d KV), MLP %d, vocab %d, %s in %d shard(s)%n", out,
+        ModelConfig cfg = gptq ? RandomCheckpoint.writeGptq(out, spec, new RandomCheckpoint.Gptq(groupSize, descAct))
+                : RandomCheckpoint.write(out, spec);
+        System.out.printf("wrote %s: %s, %d layers, hidden %d, %d heads (%d KV), MLP %d, vocab %d, %s in %d shard(s)%s%n", out,
                 cfg.architecture().hfClass(), cfg.numLayers(), cfg.hiddenSize(), cfg.numHeads(), cfg.numKvHeads(),
-                cfg.intermediateSize(), cfg.vocabSize(), stored, Math.max(1, shards));
+                cfg.intermediateSize(), cfg.vocabSize(), stored, Math.max(1, shards),
+                gptq ? ", GPTQ int4 group " + groupSize + (descAct ? " act-order" : "") : "");
         return 0;
     }
 }

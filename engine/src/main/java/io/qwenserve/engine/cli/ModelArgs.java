@@ -1,7 +1,9 @@
 package io.qwenserve.engine.cli;
 
 import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.model.KernelPolicy;
 import io.qwenserve.engine.model.LinearKernel;
+import io.qwenserve.engine.model.Quantization;
 import io.qwenserve.engine.model.ModelOptions;
 import io.qwenserve.engine.model.Precision;
 import java.nio.file.Path;
@@ -18,11 +20,21 @@ final class ModelArgs {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N.")
     String device;
 
-    @Option(names = "--kernel", description = "Linear kernel override: PLAIN or ONEDNN_PREPACKED.")
+    @Option(names = "--kernel", description = "One linear kernel for every step: PLAIN, GEMV, ONEDNN_PREPACKED, INT8_FBGEMM "
+            + "or INT4_PACKED (overrides --kernel-policy).")
     LinearKernel kernel;
 
+    @Option(names = "--kernel-policy", description = "Per-step kernel choice by tokens in the step, e.g. "
+            + "'1:GEMV,*:ONEDNN_PREPACKED' (default: the device's; see README).")
+    String kernelPolicy;
+
+    @Option(names = "--quantize", defaultValue = "none", description = "Weight quantization at load: none or int8 "
+            + "(per output channel, fbgemm kernels, CPU). GPTQ Int4 checkpoints are recognised without it.")
+    String quantize;
+
     ModelOptions options() {
-        return new ModelOptions(Precision.parse(dtype), device, kernel, true);
+        return new ModelOptions(Precision.parse(dtype), device, kernel, true, Quantization.parse(quantize),
+                kernelPolicy == null ? null : KernelPolicy.parse(kernelPolicy));
     }
 
     LoadedModel load() {

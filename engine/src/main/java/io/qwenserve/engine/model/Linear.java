@@ -1,44 +1,179 @@
 package io.qwenserve.engine.model;
 
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.logging.Logger;
+import org.bytedeco.pytorch.Context;
+import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * One linear layer, y = x W^T + b, with its weight held in the form its kernel wants. The model calls {@link #apply}
- * and never sees which kernel runs.
+ * One linear layer, y = x W^T + b. At load it prepares the weight in the form of every kernel its {@link KernelPolicy}
+ * may pick (plain, oneDNN-prepacked, fbgemm int8, int4-packed); each call picks the kernel by the number of rows of x.
+ * The model calls {@link #apply} and never sees which kernel runs.
  */
 public final class Linear implements AutoCloseable {
-    private final LinearKernel kernel;
-    private final Tensor weight; // [out, in], or the oneDNN-packed form of it
-    private final Tensor bias;   // [out] or null
+    private static final Logger LOG = Logger.getLogger(Linear.class.getName());
+
+    private final KernelPolicy policy;
+    private final Set<LinearKernel> held;  // kernels this layer has a weight form for
+    private final LinearKernel fallback;   // what runs when the policy picks a kernel this layer lacks
+    private final Tensor plain;            // [out, in] in the compute dtype, for PLAIN and GEMV, or null
+    private final Tensor prepacked;        // oneDNN layout, or null
+    private final IValue int8;             // fbgemm packed params (bias included), or null
+    private final Tensor int4;             // uint8 [out, in/2], or null
+    private final Tensor int4ScalesZeros;  // bf16 [in/g, out, 2]
+    private final long int4Group;
+    private final Tensor bias;             // [out] in the compute dtype, or null
     private final long inFeatures;
     private final long outFeatures;
 
-    /** Takes ownership of {@code weight} and {@code bias} ([out, in] and [out], already in the compute dtype). */
+    /** A layer running one kernel for every batch size; takes ownership of {@code weight} and {@code bias}. */
     public Linear(Tensor weight, Tensor bias, LinearKernel kernel) {
-        this.kernel = kernel;
-        this.outFeatures = weight.size(0);
-        this.inFeatures = weight.size(1);
+        this(weight, null, bias, KernelPolicy.single(kernel), LinearKernel.defaultFor(weight.is_cpu(), Precision.BF16), null);
+    }
+
+    /**
+     * A layer from a float [out, in] weight in the compute dtype (taken over and closed once converted). Forms: one per
+     * kernel of the policy that runs float weights, plus int8 when the policy names INT8_FBGEMM; INT4_PACKED is ignored
+     * (no GPTQ data). With no usable kernel left, {@code floatDefault}.
+     */
+    public static Linear of(Tensor weight, Tensor bias, KernelPolicy policy, LinearKernel floatDefault) {
+        return new Linear(weight, null, bias, policy, floatDefault, null);
+    }
+
+    /**
+     * A layer from GPTQ data (taken over and closed). INT4_PACKED when the policy names it and the kernel fits the
+     * weight; float kernels on the weight dequantized to {@code dtype}; when nothing else fits, {@code floatDefault} on
+     * the dequantized weight (logged with {@code name}).
+     */
+    public static Linear ofGptq(String name, GptqWeight w, Tensor bias, KernelPolicy policy, LinearKernel floatDefault,
+                                ScalarType dtype) {
+        return new Linear(null, w, bias, policy, floatDefault, new GptqContext(name, dtype));
+    }
+
+    private record GptqContext(String name, ScalarType dtype) {}
+
+    private Linear(Tensor weight, GptqWeight gptq, Tensor bias, KernelPolicy policy, LinearKernel floatDefault,
+                   GptqContext ctx) {
+        this.policy = policy;
         this.bias = bias;
-        if (kernel == LinearKernel.ONEDNN_PREPACKED) {
-            this.weight = OneDnn.get().prepack(weight);
-            weight.close();
+        this.outFeatures = weight != null ? weight.size(0) : gptq.outFeatures();
+        this.inFeatures = weight != null ? weight.size(1) : gptq.inFeatures();
+        Set<LinearKernel> want = EnumSet.copyOf(policy.kernels());
+        if (gptq == null) {
+            want.remove(LinearKernel.INT4_PACKED);
         } else {
-            this.weight = weight;
+            want.remove(LinearKernel.INT8_FBGEMM);
+            String unfit = want.contains(LinearKernel.INT4_PACKED) ? gptq.int4KernelUnfit() : null;
+            if (unfit != null) {
+                want.remove(LinearKernel.INT4_PACKED);
+                LOG.fine(() -> ctx.name() + ": int4 kernel does not fit (" + unfit + "): dequantized to "
+                        + ctx.dtype() + ", " + floatDefault);
+            }
         }
+        if (want.isEmpty()) {
+            want.add(floatDefault);
+        }
+        this.held = want;
+        this.fallback = preferred(want);
+
+        Tensor w = weight;
+        boolean needFloat = want.stream().anyMatch(LinearKernel::floatWeights)
+                || (gptq == null && want.contains(LinearKernel.INT8_FBGEMM));
+        if (gptq != null) {
+            if (want.contains(LinearKernel.INT4_PACKED)) {
+                int4 = QuantOps.get().int4Pack(gptq.q());
+                int4ScalesZeros = gptq.scalesAndZeros();
+                int4Group = gptq.groupSize();
+            } else {
+                int4 = null;
+                int4ScalesZeros = null;
+                int4Group = 0;
+            }
+            w = needFloat ? gptq.dequantize(ctx.dtype()) : null;
+            gptq.close();
+        } else {
+            int4 = null;
+            int4ScalesZeros = null;
+            int4Group = 0;
+        }
+        this.int8 = want.contains(LinearKernel.INT8_FBGEMM) ? QuantOps.get().int8Pack(w, bias) : null;
+        this.prepacked = want.contains(LinearKernel.ONEDNN_PREPACKED) ? OneDnn.get().prepack(w) : null;
+        boolean keepPlain = want.contains(LinearKernel.PLAIN) || want.contains(LinearKernel.GEMV);
+        if (keepPlain) {
+            this.plain = w;
+        } else {
+            this.plain = null;
+            if (w != null) {
+                w.close();
+            }
+        }
+    }
+
+    private static LinearKernel preferred(Set<LinearKernel> held) {
+        for (LinearKernel k : new LinearKernel[] {LinearKernel.INT4_PACKED, LinearKernel.INT8_FBGEMM,
+                LinearKernel.ONEDNN_PREPACKED, LinearKernel.PLAIN, LinearKernel.GEMV}) {
+            if (held.contains(k)) {
+                return k;
+            }
+        }
+        throw new IllegalStateException("no kernel");
+    }
+
+    /** The kernel a call with {@code rows} rows runs. */
+    public LinearKernel kernelFor(long rows) {
+        LinearKernel k = policy.choose(rows);
+        return held.contains(k) ? k : fallback;
     }
 
     /** x: [T, in] -> [T, out]. */
     public Tensor apply(Tensor x) {
-        return switch (kernel) {
-            case ONEDNN_PREPACKED -> OneDnn.get().linear(x, weight, bias);
-            case PLAIN -> bias == null ? torch.linear(x, weight) : torch.linear(x, weight, new TensorOptional(bias));
+        return switch (kernelFor(x.size(0))) {
+            case ONEDNN_PREPACKED -> OneDnn.get().linear(x, prepacked, bias);
+            case PLAIN -> plainLinear(x);
+            case GEMV -> {
+                Context c = torch.globalContext();
+                boolean was = c.userEnabledMkldnn();
+                c.setUserEnabledMkldnn(false);
+                try {
+                    yield plainLinear(x);
+                } finally {
+                    c.setUserEnabledMkldnn(was);
+                }
+            }
+            case INT8_FBGEMM -> QuantOps.get().int8Linear(x, int8); // bias packed with the weight
+            case INT4_PACKED -> {
+                Tensor y = QuantOps.get().int4Linear(x, int4, int4Group, int4ScalesZeros);
+                if (bias == null) {
+                    yield y;
+                }
+                Tensor yb = y.add(bias);
+                y.close();
+                yield yb;
+            }
         };
     }
 
+    private Tensor plainLinear(Tensor x) {
+        return bias == null ? torch.linear(x, plain) : torch.linear(x, plain, new TensorOptional(bias));
+    }
+
+    /** The kernel of a one-row call (decode of one sequence). */
     public LinearKernel kernel() {
-        return kernel;
+        return kernelFor(1);
+    }
+
+    public KernelPolicy policy() {
+        return policy;
+    }
+
+    /** Kernels this layer holds a weight form for. */
+    public Set<LinearKernel> heldKernels() {
+        return EnumSet.copyOf(held);
     }
 
     public long inFeatures() {
@@ -49,16 +184,47 @@ public final class Linear implements AutoCloseable {
         return outFeatures;
     }
 
-    /** Bytes of weight read per call (for bandwidth figures). */
+    /** Bytes of weight read by a one-row call (for bandwidth figures); {@code p} is the compute dtype. */
     public long weightBytes(Precision p) {
-        return inFeatures * outFeatures * p.bytes();
+        return bytesOf(kernel(), p);
+    }
+
+    private long bytesOf(LinearKernel k, Precision p) {
+        long n = inFeatures * outFeatures;
+        return switch (k) {
+            case PLAIN, GEMV, ONEDNN_PREPACKED -> n * p.bytes();
+            case INT8_FBGEMM -> n + outFeatures * 12;                    // int8 + per-channel scale, zero, column offset
+            case INT4_PACKED -> n / 2 + 4 * outFeatures * (inFeatures / Math.max(1, int4Group));
+        };
+    }
+
+    /** Bytes of every weight form this layer keeps (an int8 form is counted at its payload size). */
+    public long residentBytes(Precision p) {
+        long sum = 0;
+        if (plain != null) {
+            sum += bytesOf(LinearKernel.PLAIN, p);
+        }
+        if (prepacked != null) {
+            sum += bytesOf(LinearKernel.ONEDNN_PREPACKED, p);
+        }
+        if (int8 != null) {
+            sum += bytesOf(LinearKernel.INT8_FBGEMM, p);
+        }
+        if (int4 != null) {
+            sum += bytesOf(LinearKernel.INT4_PACKED, p);
+        }
+        return sum + (bias != null ? outFeatures * p.bytes() : 0);
     }
 
     @Override
     public void close() {
-        weight.close();
-        if (bias != null) {
-            bias.close();
+        for (Tensor t : new Tensor[] {plain, prepacked, int4, int4ScalesZeros, bias}) {
+            if (t != null) {
+                t.close();
+            }
+        }
+        if (int8 != null) {
+            int8.close();
         }
     }
 }

@@ -1,13 +1,66 @@
 package io.qwenserve.engine.model;
 
-/** How a linear layer runs its matrix product. */
-public enum LinearKernel {
-    /** {@code torch.linear} on a plain [out, in] weight (cuBLAS on CUDA). */
-    PLAIN,
-    /** libtorch's oneDNN linear on a weight reordered once at load (CPU, fp32 and bf16). */
-    ONEDNN_PREPACKED;
+import java.util.Locale;
 
-    /** The default for a device and dtype: prepacked oneDNN on CPU when available, plain elsewhere. */
+/** How a linear layer runs its matrix product. Which one runs for a step is decided by a {@link KernelPolicy}. */
+public enum LinearKernel {
+    /** {@code torch.linear} on a plain [out, in] weight (cuBLAS on CUDA, oneDNN without a prepacked weight on CPU). */
+    PLAIN(true, false),
+    /**
+     * {@code torch.linear} on the plain weight with oneDNN switched off for the call (CPU only): libtorch's own
+     * matrix-vector path, meant for steps of one or two tokens. The switch is process-wide; it is flipped around the
+     * call only, so only one thread may run model calls (the engine thread).
+     */
+    GEMV(true, true),
+    /** libtorch's oneDNN linear on a weight reordered once at load (CPU, fp32 and bf16). */
+    ONEDNN_PREPACKED(true, true),
+    /**
+     * fbgemm int8: weights quantized per output channel (symmetric int8) and packed at load
+     * ({@code quantized::linear_prepack}), activations quantized per call ({@code quantized::linear_dynamic}); CPU.
+     */
+    INT8_FBGEMM(false, true),
+    /**
+     * libtorch's int4 groupwise CPU kernel ({@code _weight_int4pack_mm_for_cpu}) on GPTQ weights repacked at load; bf16
+     * activations. Only for GPTQ checkpoints with {@code desc_act} false.
+     */
+    INT4_PACKED(false, true);
+
+    private final boolean floatWeights;
+    private final boolean cpuOnly;
+
+    LinearKernel(boolean floatWeights, boolean cpuOnly) {
+        this.floatWeights = floatWeights;
+        this.cpuOnly = cpuOnly;
+    }
+
+    /** Runs on a floating-point copy of the weight (PLAIN, GEMV, ONEDNN_PREPACKED). */
+    public boolean floatWeights() {
+        return floatWeights;
+    }
+
+    public boolean cpuOnly() {
+        return cpuOnly;
+    }
+
+    /** Accepts the enum name in any case, and the short names plain, gemv, onednn, int8, int4. */
+    public static LinearKernel parse(String s) {
+        String n = s.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+        return switch (n) {
+            case "ONEDNN" -> ONEDNN_PREPACKED;
+            case "INT8" -> INT8_FBGEMM;
+            case "INT4" -> INT4_PACKED;
+            default -> {
+                try {
+                    yield valueOf(n);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("unknown linear kernel '" + s + "' (expected PLAIN, GEMV, "
+                            + "ONEDNN_PREPACKED, INT8_FBGEMM or INT4_PACKED)");
+                }
+            }
+        };
+    }
+
+    /** The float kernel for a device and dtype: prepacked oneDNN on CPU when available, plain elsewhere. */
     public static LinearKernel defaultFor(boolean cpu, Precision precision) {
         if (cpu && precision != Precision.F16 && OneDnn.get() != null) {
             return ONEDNN_PREPACKED;

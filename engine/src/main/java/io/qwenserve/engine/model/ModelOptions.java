@@ -3,12 +3,23 @@ package io.qwenserve.engine.model;
 /**
  * How to instantiate a model.
  *
- * @param precision compute dtype of weights and activations
- * @param device    {@code cpu}, {@code cuda} or {@code cuda:N}
- * @param kernel    linear kernel, or null for the device default ({@link LinearKernel#defaultFor})
- * @param progress  print a progress bar while large weights load
+ * @param precision    compute dtype of weights and activations
+ * @param device       {@code cpu}, {@code cuda} or {@code cuda:N}
+ * @param kernel       one linear kernel for every step, or null (see {@code kernelPolicy})
+ * @param progress     print a progress bar while large weights load
+ * @param quantization weight quantization applied at load ({@link Quantization#NONE} for none)
+ * @param kernelPolicy per-step kernel choice, or null for {@link KernelPolicy#defaultFor} ({@code kernel} wins when set)
  */
-public record ModelOptions(Precision precision, String device, LinearKernel kernel, boolean progress) {
+public record ModelOptions(Precision precision, String device, LinearKernel kernel, boolean progress,
+                           Quantization quantization, KernelPolicy kernelPolicy) {
+
+    public ModelOptions {
+        quantization = quantization == null ? Quantization.NONE : quantization;
+    }
+
+    public ModelOptions(Precision precision, String device, LinearKernel kernel, boolean progress) {
+        this(precision, device, kernel, progress, Quantization.NONE, null);
+    }
 
     /** The fast default for a device: bf16 (oneDNN/AMX on CPU, cuBLAS on CUDA). */
     public static ModelOptions defaults() {
@@ -20,14 +31,33 @@ public record ModelOptions(Precision precision, String device, LinearKernel kern
     }
 
     public ModelOptions withDevice(String d) {
-        return new ModelOptions(precision, d, kernel, progress);
+        return new ModelOptions(precision, d, kernel, progress, quantization, kernelPolicy);
     }
 
     public ModelOptions withKernel(LinearKernel k) {
-        return new ModelOptions(precision, device, k, progress);
+        return new ModelOptions(precision, device, k, progress, quantization, kernelPolicy);
     }
 
     public ModelOptions withProgress(boolean p) {
-        return new ModelOptions(precision, device, kernel, p);
+        return new ModelOptions(precision, device, kernel, p, quantization, kernelPolicy);
+    }
+
+    public ModelOptions withQuantization(Quantization q) {
+        return new ModelOptions(precision, device, kernel, progress, q, kernelPolicy);
+    }
+
+    public ModelOptions withKernelPolicy(KernelPolicy p) {
+        return new ModelOptions(precision, device, kernel, progress, quantization, p);
+    }
+
+    /** The policy these options ask for, given the device and whether the checkpoint is GPTQ. */
+    public KernelPolicy resolvePolicy(boolean cpu, boolean gptq) {
+        if (kernel != null) {
+            return KernelPolicy.single(kernel);
+        }
+        if (kernelPolicy != null) {
+            return kernelPolicy;
+        }
+        return KernelPolicy.defaultFor(cpu, precision, quantization, gptq);
     }
 }

@@ -1,5 +1,6 @@
 package io.qwenserve.engine.model;
 
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Dispatcher;
 import org.bytedeco.pytorch.GenericList;
 import org.bytedeco.pytorch.IValue;
@@ -50,14 +51,18 @@ final class OneDnn {
 
     /** Reorders a [out, in] weight into oneDNN's blocked layout. */
     Tensor prepack(Tensor weight) {
-        IValueVector stack = new IValueVector();
-        stack.push_back(new IValue(weight));
-        stack.push_back(new IValue());
-        reorder.callBoxed(stack);
-        // The result is a reference into the stack: copy the handle before the stack goes away.
-        Tensor packed = new Tensor(stack.get(0).toTensor());
-        stack.close();
-        return packed;
+        // the scope frees the IValue handles at once: each keeps the weight's storage alive until it is released, and
+        // the garbage collector, which would otherwise release them, may run long after a whole model has loaded
+        try (PointerScope scope = new PointerScope()) {
+            IValueVector stack = new IValueVector();
+            stack.push_back(new IValue(weight));
+            stack.push_back(new IValue());
+            reorder.callBoxed(stack);
+            // The result is a reference into the stack: copy the handle before the stack goes away.
+            Tensor packed = new Tensor(stack.get(0).toTensor());
+            packed.retainReference();
+            return packed;
+        }
     }
 
     /** y = x W^T + b with a prepacked W; x is [T, in]. */

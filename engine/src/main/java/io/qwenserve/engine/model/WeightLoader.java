@@ -35,11 +35,23 @@ final class WeightLoader {
 
     /** The tensor in the compute dtype on the target device. */
     Tensor load(TensorInfo t) {
+        Tensor host = loadHost(t);
+        if (host.scalar_type() == precision.scalarType() && device.is_cpu()) {
+            return host;
+        }
+        Tensor converted = host.to(device, precision.scalarType());
+        host.close();
+        return converted;
+    }
+
+    /** The tensor as stored (F32, BF16, F16 or I32), on the CPU. */
+    Tensor loadHost(TensorInfo t) {
         ScalarType stored = switch (t.dtype()) {
             case F32 -> ScalarType.Float;
             case BF16 -> ScalarType.BFloat16;
             case F16 -> ScalarType.Half;
-            default -> throw new CheckpointException(t.where() + ": dtype " + t.dtype() + " is not a weight type (F32, BF16, F16)");
+            case I32 -> ScalarType.Int;
+            default -> throw new CheckpointException(t.where() + ": dtype " + t.dtype() + " is not a weight type (F32, BF16, F16, I32)");
         };
         Tensor host = torch.empty(t.shape(), Torch.options(stored, new Device(torch.DeviceType.CPU)), null);
         try (Tensor flat = host.view(-1)) {
@@ -54,12 +66,7 @@ final class WeightLoader {
             });
         }
         advance(t.byteLength());
-        if (stored == precision.scalarType() && device.is_cpu()) {
-            return host;
-        }
-        Tensor converted = host.to(device, precision.scalarType());
-        host.close();
-        return converted;
+        return host;
     }
 
 

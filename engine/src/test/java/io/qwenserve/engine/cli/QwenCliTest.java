@@ -191,4 +191,33 @@ class QwenCliTest {
         arr.forEach(n -> sb.append(sb.length() == 0 ? "" : " ").append(n.asInt()));
         return sb.toString();
     }
+
+    @Test
+    void initModelGptqThenAccuracyAndLoadOnly() throws Exception {
+        Path dir = tmp.resolve("gptq-qwen");
+        Run init = run("", "init-model", dir.toString(), "--arch", "qwen", "--layers", "1", "--hidden", "64", "--heads", "4",
+                "--intermediate", "128", "--dtype", "fp16", "--gptq", "--group-size", "32");
+        assertEquals(0, init.exit(), init.err());
+        JsonNode q = OM.readTree(dir.resolve("quantize_config.json").toFile());
+        assertEquals(4, q.path("bits").asInt());
+        assertEquals(32, q.path("group_size").asInt());
+        assertFalse(q.path("desc_act").asBoolean());
+        assertEquals("gptq", OM.readTree(dir.resolve("config.json").toFile()).path("quantization_config").path("quant_method").asText());
+
+        Run acc = run("", "accuracy", "--model", dir.toString(), "--prompts", "1", "--prompt-len", "8", "--greedy-tokens", "4");
+        assertEquals(0, acc.exit(), acc.err());
+        JsonNode a = OM.readTree(acc.out());
+        assertEquals(8, a.path("positions").asInt());
+        assertTrue(a.path("top1_agreement").asDouble() >= 0.5, acc.out());
+
+        Run mem = run("", "bench", "--model", dir.toString(), "--load-only");
+        assertEquals(0, mem.exit(), mem.err());
+        JsonNode m = OM.readTree(mem.out());
+        assertEquals("gptq-int4", m.path("quantize").asText());
+        assertEquals("INT4_PACKED", m.path("kernel_policy").asText());
+        assertTrue(m.path("resident_weight_mb").asLong() >= 0);
+
+        Run bad = run("", "bench", "--model", dir.toString(), "--load-only", "--quantize", "int8");
+        assertNotEquals(0, bad.exit(), "int8 on a GPTQ checkpoint must be refused");
+    }
 }

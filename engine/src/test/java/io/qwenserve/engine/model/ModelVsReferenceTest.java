@@ -132,7 +132,7 @@ class ModelVsReferenceTest {
         assertTrue(worst <= FP32_TOLERANCE, where + ": max |Δlogit| = " + worst);
     }
 
-    private static int argmax(float[] row) {
+    static int argmax(float[] row) {
         int best = 0;
         for (int i = 1; i < row.length; i++) {
             if (row[i] > row[best]) {

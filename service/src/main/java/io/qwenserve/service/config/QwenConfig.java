@@ -40,8 +40,15 @@ public interface QwenConfig {
         @WithDefault("cpu")
         String device();
 
-        /** Linear kernel override (PLAIN, ONEDNN_PREPACKED); unset picks the device default. */
+        /** Linear kernel override (PLAIN, GEMV, ONEDNN_PREPACKED, INT8_FBGEMM, INT4_PACKED); unset picks the device default. */
         Optional<String> kernel();
+
+        /** Per-step kernel choice by tokens in the step, e.g. {@code 1:GEMV,*:ONEDNN_PREPACKED}; unset: the default. */
+        Optional<String> kernelPolicy();
+
+        /** Weight quantization at load: none or int8 (CPU). GPTQ Int4 checkpoints are recognised without it. */
+        @WithDefault("none")
+        String quantize();
 
         Demo demo();
 

@@ -4,9 +4,11 @@ import io.qwenserve.engine.LoadedModel;
 import io.qwenserve.engine.api.EngineRejectedException;
 import io.qwenserve.engine.checkpoint.RandomCheckpoint;
 import io.qwenserve.engine.config.Architecture;
+import io.qwenserve.engine.model.KernelPolicy;
 import io.qwenserve.engine.model.LinearKernel;
 import io.qwenserve.engine.model.ModelOptions;
 import io.qwenserve.engine.model.Precision;
+import io.qwenserve.engine.model.Quantization;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sched.EngineConfig;
 import io.qwenserve.service.config.QwenConfig;
@@ -63,7 +65,9 @@ public class EngineHolder {
             modelDir = dir;
             long t0 = System.nanoTime();
             ModelOptions options = new ModelOptions(Precision.parse(config.model().dtype()), config.model().device(),
-                    config.model().kernel().map(LinearKernel::valueOf).orElse(null), true);
+                    config.model().kernel().map(LinearKernel::parse).orElse(null), true,
+                    Quantization.parse(config.model().quantize()),
+                    config.model().kernelPolicy().filter(p -> !p.isBlank()).map(KernelPolicy::parse).orElse(null));
             LoadedModel model = LoadedModel.load(dir, options);
             QwenConfig.Engine e = config.engine();
             EngineConfig ec = new EngineConfig(e.maxBatch(), Math.max(e.maxBatchTokens(), e.maxBatch()), e.queueSize(), e.blockSize(),
@@ -72,9 +76,9 @@ public class EngineHolder {
             metrics.bind(engine);
             state = State.READY;
             ready.complete(engine);
-            LOG.infof("model %s (%s, %s on %s, %s kernel) ready in %.1f s; max model length %d tokens", dir.getFileName(),
-                    model.config().architecture().hfClass(), options.precision().cliName(), options.device(),
-                    model.model().kernel(), (System.nanoTime() - t0) / 1e9, engine.maxModelLen());
+            LOG.infof("model %s (%s, %s on %s, weights %s, kernels %s) ready in %.1f s; max model length %d tokens",
+                    dir.getFileName(), model.config().architecture().hfClass(), options.precision().cliName(), options.device(),
+                    model.model().weightFormat(), model.model().kernelPolicy(), (System.nanoTime() - t0) / 1e9, engine.maxModelLen());
         } catch (Throwable t) {
             failure = t.getMessage() != null ? t.getMessage() : t.toString();
             state = State.FAILED;

@@ -1,0 +1,43 @@
+package io.qwenserve.engine.model;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import org.junit.jupiter.api.Test;
+
+class KernelPolicyTest {
+    @Test
+    void parsesRulesAndChoosesByTokens() {
+        KernelPolicy p = KernelPolicy.parse("*:ONEDNN_PREPACKED, 2:gemv");
+        assertEquals(LinearKernel.GEMV, p.choose(1));
+        assertEquals(LinearKernel.GEMV, p.choose(2));
+        assertEquals(LinearKernel.ONEDNN_PREPACKED, p.choose(3));
+        assertEquals(LinearKernel.ONEDNN_PREPACKED, p.choose(10_000));
+        assertEquals("2:GEMV,*:ONEDNN_PREPACKED", p.toString());
+        assertEquals(p, KernelPolicy.parse(p.toString()));
+    }
+
+    @Test
+    void singleKernelAndShortNames() {
+        assertEquals(KernelPolicy.single(LinearKernel.INT8_FBGEMM), KernelPolicy.parse("int8"));
+        assertEquals("INT4_PACKED", KernelPolicy.parse("int4").toString());
+        // a last bound that is not "*" still covers every larger step
+        assertEquals(LinearKernel.PLAIN, KernelPolicy.parse("4:gemv,16:plain").choose(100));
+    }
+
+    @Test
+    void rejectsNonsense() {
+        assertThrows(IllegalArgumentException.class, () -> KernelPolicy.parse(""));
+        assertThrows(IllegalArgumentException.class, () -> KernelPolicy.parse("0:plain"));
+        assertThrows(IllegalArgumentException.class, () -> KernelPolicy.parse("x:plain"));
+        assertThrows(IllegalArgumentException.class, () -> KernelPolicy.parse("fast"));
+        assertThrows(IllegalArgumentException.class, () -> KernelPolicy.parse("int8").checkDevice(false));
+        KernelPolicy.single(LinearKernel.PLAIN).checkDevice(false);
+    }
+
+    @Test
+    void defaults() {
+        assertEquals(KernelPolicy.single(LinearKernel.PLAIN), KernelPolicy.defaultFor(false, Precision.BF16, Quantization.NONE, true));
+        assertEquals(KernelPolicy.single(LinearKernel.INT8_FBGEMM), KernelPolicy.defaultFor(true, Precision.BF16, Quantization.INT8, false));
+        assertEquals(KernelPolicy.single(LinearKernel.INT4_PACKED), KernelPolicy.defaultFor(true, Precision.BF16, Quantization.NONE, true));
+    }
+}
