@@ -3,9 +3,7 @@ package io.qwenserve.engine.bench;
 import io.qwenserve.engine.model.Linear;
 import io.qwenserve.engine.model.QwenModel;
 import io.qwenserve.engine.model.Torch;
-import java.util.Arrays;
 import java.util.List;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -37,29 +35,11 @@ public final class BaselineLinearStack implements AutoCloseable {
 
     /** Median tokens/s of one pass over every linear at {@code batch} rows. */
     public LinearStackBench.Result run(int batch, int reps) {
-        try (InferenceMode ignored = new InferenceMode(); PointerScope scope = new PointerScope()) {
-            Tensor[] inputs = new Tensor[weights.length];
-            for (int i = 0; i < inputs.length; i++) {
-                inputs[i] = torch.randn(new long[] {batch, weights[i].size(1)},
-                        Torch.options(model.precision().scalarType(), model.device()));
-            }
-            double[] times = new double[reps];
-            for (int r = -2; r < reps; r++) {
-                long t0 = System.nanoTime();
-                try (PointerScope step = new PointerScope()) {
-                    Tensor last = null;
-                    for (int i = 0; i < inputs.length; i++) {
-                        last = torch.linear(inputs[i], weights[i]);
-                    }
-                    last.view(-1).get(0).item_float(); // waits for the device
-                }
-                if (r >= 0) {
-                    times[r] = (System.nanoTime() - t0) / 1e9;
-                }
-            }
-            Arrays.sort(times);
-            return new LinearStackBench.Result(batch, times[reps / 2]);
+        long[] in = new long[weights.length];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = weights[i].size(1);
         }
+        return LinearStackBench.time(model, batch, reps, in, (i, x) -> torch.linear(x, weights[i]));
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.qwenserve.engine.bench;
 
 import io.qwenserve.engine.model.Linear;
 import io.qwenserve.engine.model.QwenModel;
+import io.qwenserve.engine.model.Torch;
 import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
@@ -25,11 +26,19 @@ public final class LinearStackBench {
 
     public static Result run(QwenModel model, int batch, int reps) {
         List<Linear> linears = model.linears();
+        return time(model, batch, reps, linears.stream().mapToLong(Linear::inFeatures).toArray(), (i, x) -> linears.get(i).apply(x));
+    }
+
+    /**
+     * Median time of {@code reps} passes (after two untimed ones) over {@code inFeatures.length} layers, layer i applied
+     * by {@code layer} to random activations of [batch, inFeatures[i]] in the model's dtype and device.
+     */
+    static Result time(QwenModel model, int batch, int reps, long[] inFeatures, java.util.function.BiFunction<Integer, Tensor, Tensor> layer) {
         try (InferenceMode ignored = new InferenceMode(); PointerScope scope = new PointerScope()) {
-            Tensor[] inputs = new Tensor[linears.size()];
+            Tensor[] inputs = new Tensor[inFeatures.length];
             for (int i = 0; i < inputs.length; i++) {
-                inputs[i] = torch.randn(new long[] {batch, linears.get(i).inFeatures()},
-                        io.qwenserve.engine.model.Torch.options(model.precision().scalarType(), model.device()));
+                inputs[i] = torch.randn(new long[] {batch, inFeatures[i]},
+                        Torch.options(model.precision().scalarType(), model.device()));
             }
             double[] times = new double[reps];
             for (int r = -2; r < reps; r++) {
@@ -37,7 +46,7 @@ public final class LinearStackBench {
                 try (PointerScope step = new PointerScope()) {
                     Tensor last = null;
                     for (int i = 0; i < inputs.length; i++) {
-                        last = linears.get(i).apply(inputs[i]);
+                        last = layer.apply(i, inputs[i]);
                     }
                     last.view(-1).get(0).item_float(); // waits for the device
                 }
