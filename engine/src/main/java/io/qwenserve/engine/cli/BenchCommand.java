@@ -73,10 +73,16 @@ final class BenchCommand implements Callable<Integer> {
             long rssWarm = Memory.rssBytes();
             long anonWarm = Memory.anonRssBytes();
             long[] stamps = new long[newTokens];
+            long[] rssQuarters = new long[4]; // RSS after each quarter of the generated tokens: a step or a slope
             int[] n = {0};
             Generator.Result res = g.generate(prompt, greedy, Set.of(), (t, s) -> {
                 if (n[0] < stamps.length) {
                     stamps[n[0]++] = System.nanoTime();
+                    for (int q = 0; q < rssQuarters.length; q++) {
+                        if (n[0] == (q + 1) * stamps.length / 4) {
+                            rssQuarters[q] = Memory.rssBytes();
+                        }
+                    }
                 }
             });
             long rssEnd = Memory.rssBytes();
@@ -125,6 +131,11 @@ final class BenchCommand implements Callable<Integer> {
             o.put("rss_mb_model", rssModel >> 20);
             o.put("rss_mb_end", rssEnd >> 20);
             o.put("rss_growth_pct", round(100.0 * (rssEnd - rssWarm) / rssWarm));
+            ArrayNode quarters = o.putArray("rss_mb_by_quarter");
+            for (long q : rssQuarters) {
+                quarters.add((q == 0 ? rssEnd : q) >> 20); // a quarter not reached (fewer callbacks than tokens): the end
+            }
+            o.put("rss_growth_after_first_quarter_pct", rssQuarters[0] == 0 ? 0 : round(100.0 * (rssEnd - rssQuarters[0]) / rssQuarters[0]));
             o.put("anon_rss_mb_after_warmup", anonWarm >> 20);
             o.put("anon_rss_mb_end", anonEnd >> 20);
             o.put("anon_rss_growth_pct", round(100.0 * (anonEnd - anonWarm) / anonWarm));

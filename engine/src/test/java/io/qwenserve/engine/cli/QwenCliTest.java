@@ -111,9 +111,11 @@ class QwenCliTest {
         assertEquals(0, single.exit(), single.err());
         JsonNode j = OM.readTree(single.out());
         for (String f : List.of("prefill_tokens_per_s", "decode_tokens_per_s", "decode_tokens_per_s_median_step",
-                "matmul_bound_tokens_per_s", "efficiency", "bandwidth_fraction", "rss_growth_pct", "anon_rss_growth_pct")) {
+                "matmul_bound_tokens_per_s", "efficiency", "bandwidth_fraction", "rss_growth_pct", "rss_growth_after_first_quarter_pct", "anon_rss_growth_pct", "baseline_linear_tokens_per_s",
+                "speedup_vs_baseline")) {
             assertTrue(j.get(f).isNumber(), f + " in " + j);
         }
+        assertEquals(4, j.get("rss_mb_by_quarter").size(), j.toString());
         Run conc = run("", "bench", "--model", model(Architecture.QWEN2).toString(), "--concurrency", "1,2",
                 "--requests-per-client", "1", "--prompt-len", "4", "--new-tokens", "4", "--dtype", "fp32", "--format", "json");
         assertEquals(0, conc.exit(), conc.err());
