@@ -111,7 +111,7 @@ class QwenCliTest {
         assertEquals(0, single.exit(), single.err());
         JsonNode j = OM.readTree(single.out());
         for (String f : List.of("prefill_tokens_per_s", "decode_tokens_per_s", "decode_tokens_per_s_median_step",
-                "matmul_bound_tokens_per_s", "efficiency", "bandwidth_fraction", "rss_growth_pct", "rss_growth_after_first_quarter_pct", "anon_rss_growth_pct", "baseline_linear_tokens_per_s",
+                "matmul_bound_tokens_per_s", "efficiency", "efficiency_median_step", "bandwidth_fraction", "rss_growth_pct", "rss_growth_after_first_quarter_pct", "anon_rss_growth_pct", "baseline_linear_tokens_per_s",
                 "speedup_vs_baseline")) {
             assertTrue(j.get(f).isNumber(), f + " in " + j);
         }
