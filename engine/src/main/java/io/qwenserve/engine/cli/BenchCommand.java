@@ -2,19 +2,20 @@ package io.qwenserve.engine.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qwenserve.engine.LoadedModel;
 import io.qwenserve.engine.bench.BaselineLinearStack;
 import io.qwenserve.engine.bench.LinearStackBench;
 import io.qwenserve.engine.bench.Memory;
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.qwenserve.engine.bench.MemorySampler;
 import io.qwenserve.engine.bench.ThroughputBench;
 import io.qwenserve.engine.model.Generator;
+import io.qwenserve.engine.sample.SamplingParams;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sched.EngineConfig;
 import io.qwenserve.engine.sched.EngineListener;
 import java.util.List;
-import io.qwenserve.engine.sample.SamplingParams;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -72,6 +73,7 @@ final class BenchCommand implements Callable<Integer> {
             LinearStackBench.Result before = LinearStackBench.run(m.model(), 1, 10);
             long rssWarm = Memory.rssBytes();
             long anonWarm = Memory.anonRssBytes();
+            long heapWarm = Runtime.getRuntime().totalMemory();
             long[] stamps = new long[newTokens];
             long[] rssQuarters = new long[4]; // RSS after each quarter of the generated tokens: a step or a slope
             int[] n = {0};
@@ -87,6 +89,7 @@ final class BenchCommand implements Callable<Integer> {
             });
             long rssEnd = Memory.rssBytes();
             long anonEnd = Memory.anonRssBytes();
+            long heapEnd = Runtime.getRuntime().totalMemory();
             LinearStackBench.Result after = LinearStackBench.run(m.model(), 1, 10);
             double boundTps = 2 / (before.stepSeconds() + after.stepSeconds());
             double prefillTps = promptLen / (res.prefillNanos() / 1e9);
@@ -140,6 +143,11 @@ final class BenchCommand implements Callable<Integer> {
             o.put("anon_rss_mb_after_warmup", anonWarm >> 20);
             o.put("anon_rss_mb_end", anonEnd >> 20);
             o.put("anon_rss_growth_pct", round(100.0 * (anonEnd - anonWarm) / anonWarm));
+            // RSS less the committed Java heap approximates the native side (libtorch tensors, allocator caches): a JVM
+            // that grows its heap after the warm-up shows in rss_growth_pct but not here
+            o.put("java_heap_committed_mb_after_warmup", heapWarm >> 20);
+            o.put("java_heap_committed_mb_end", heapEnd >> 20);
+            o.put("native_rss_growth_pct", round(100.0 * ((rssEnd - heapEnd) - (rssWarm - heapWarm)) / (rssWarm - heapWarm)));
             System.out.println(o.toPrettyString());
         }
         return 0;
@@ -200,8 +208,12 @@ final class BenchCommand implements Callable<Integer> {
                     LinearStackBench.Result before = LinearStackBench.run(m.model(), c, 5);
                     long rssBefore = Memory.rssBytes();
                     long anonBefore = Memory.anonRssBytes();
+                    long heapBefore = Runtime.getRuntime().totalMemory();
+                    MemorySampler memory = new MemorySampler(500);
                     ThroughputBench.Result r = ThroughputBench.run(engine, c, requestsPerClient, promptLen, newTokens, vocab);
+                    List<MemorySampler.Sample> quarters = memory.quarters();
                     long rssAfter = Memory.rssBytes();
+                    long heapAfter = Runtime.getRuntime().totalMemory();
                     long anonAfter = Memory.anonRssBytes();
                     LinearStackBench.Result after = LinearStackBench.run(m.model(), c, 5);
                     double boundTps = 2 * c / (before.stepSeconds() + after.stepSeconds());
@@ -230,6 +242,14 @@ final class BenchCommand implements Callable<Integer> {
                     o.put("rss_mb_after", rssAfter >> 20);
                     o.put("anon_rss_mb_before", anonBefore >> 20);
                     o.put("anon_rss_mb_after", anonAfter >> 20);
+                    o.put("java_heap_committed_mb_before", heapBefore >> 20);
+                    o.put("java_heap_committed_mb_after", heapAfter >> 20);
+                    ArrayNode rssQ = o.putArray("rss_mb_by_quarter");
+                    ArrayNode heapQ = o.putArray("java_heap_committed_mb_by_quarter");
+                    for (MemorySampler.Sample q : quarters) {
+                        rssQ.add(q.rssBytes() >> 20);
+                        heapQ.add(q.heapBytes() >> 20);
+                    }
                     System.err.println("concurrency " + c + ": " + o);
                 }
             }

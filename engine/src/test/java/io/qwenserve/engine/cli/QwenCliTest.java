@@ -111,7 +111,7 @@ class QwenCliTest {
         assertEquals(0, single.exit(), single.err());
         JsonNode j = OM.readTree(single.out());
         for (String f : List.of("prefill_tokens_per_s", "decode_tokens_per_s", "decode_tokens_per_s_median_step",
-                "matmul_bound_tokens_per_s", "efficiency", "efficiency_median_step", "bandwidth_fraction", "rss_growth_pct", "rss_growth_after_first_quarter_pct", "anon_rss_growth_pct", "baseline_linear_tokens_per_s",
+                "matmul_bound_tokens_per_s", "efficiency", "efficiency_median_step", "bandwidth_fraction", "rss_growth_pct", "rss_growth_after_first_quarter_pct", "anon_rss_growth_pct", "native_rss_growth_pct", "baseline_linear_tokens_per_s",
                 "speedup_vs_baseline")) {
             assertTrue(j.get(f).isNumber(), f + " in " + j);
         }
@@ -127,6 +127,8 @@ class QwenCliTest {
                 "matmul_bound_tokens_per_s", "efficiency", "step_efficiency")) {
             assertTrue(results.get(1).get(f).isNumber(), f + " in " + results.get(1));
         }
+        assertEquals(4, results.get(1).get("rss_mb_by_quarter").size(), results.get(1).toString());
+        assertEquals(4, results.get(1).get("java_heap_committed_mb_by_quarter").size(), results.get(1).toString());
     }
 
     @Test
