@@ -75,18 +75,17 @@ final class BenchCommand implements Callable<Integer> {
             long anonWarm = Memory.anonRssBytes();
             long heapWarm = Runtime.getRuntime().totalMemory();
             long[] stamps = new long[newTokens];
-            long[] rssQuarters = new long[4]; // RSS after each quarter of the generated tokens: a step or a slope
             int[] n = {0};
-            Generator.Result res = g.generate(prompt, greedy, Set.of(), (t, s) -> {
-                if (n[0] < stamps.length) {
-                    stamps[n[0]++] = System.nanoTime();
-                    for (int q = 0; q < rssQuarters.length; q++) {
-                        if (n[0] == (q + 1) * stamps.length / 4) {
-                            rssQuarters[q] = Memory.rssBytes();
-                        }
+            Generator.Result res;
+            List<MemorySampler.Sample> quarters; // RSS through the generation: a step or a slope
+            try (MemorySampler memory = new MemorySampler(250)) {
+                res = g.generate(prompt, greedy, Set.of(), (t, s) -> {
+                    if (n[0] < stamps.length) {
+                        stamps[n[0]++] = System.nanoTime();
                     }
-                }
-            });
+                });
+                quarters = memory.quarters();
+            }
             long rssEnd = Memory.rssBytes();
             long anonEnd = Memory.anonRssBytes();
             long heapEnd = Runtime.getRuntime().totalMemory();
@@ -135,11 +134,10 @@ final class BenchCommand implements Callable<Integer> {
             o.put("rss_mb_model", rssModel >> 20);
             o.put("rss_mb_end", rssEnd >> 20);
             o.put("rss_growth_pct", round(100.0 * (rssEnd - rssWarm) / rssWarm));
-            ArrayNode quarters = o.putArray("rss_mb_by_quarter");
-            for (long q : rssQuarters) {
-                quarters.add((q == 0 ? rssEnd : q) >> 20); // a quarter not reached (fewer callbacks than tokens): the end
-            }
-            o.put("rss_growth_after_first_quarter_pct", rssQuarters[0] == 0 ? 0 : round(100.0 * (rssEnd - rssQuarters[0]) / rssQuarters[0]));
+            ArrayNode rssQ = o.putArray("rss_mb_by_quarter");
+            quarters.forEach(q -> rssQ.add(q.rssBytes() >> 20));
+            long firstQuarter = quarters.get(0).rssBytes();
+            o.put("rss_growth_after_first_quarter_pct", round(100.0 * (rssEnd - firstQuarter) / firstQuarter));
             o.put("anon_rss_mb_after_warmup", anonWarm >> 20);
             o.put("anon_rss_mb_end", anonEnd >> 20);
             o.put("anon_rss_growth_pct", round(100.0 * (anonEnd - anonWarm) / anonWarm));
@@ -209,9 +207,12 @@ final class BenchCommand implements Callable<Integer> {
                     long rssBefore = Memory.rssBytes();
                     long anonBefore = Memory.anonRssBytes();
                     long heapBefore = Runtime.getRuntime().totalMemory();
-                    MemorySampler memory = new MemorySampler(500);
-                    ThroughputBench.Result r = ThroughputBench.run(engine, c, requestsPerClient, promptLen, newTokens, vocab);
-                    List<MemorySampler.Sample> quarters = memory.quarters();
+                    ThroughputBench.Result r;
+                    List<MemorySampler.Sample> quarters;
+                    try (MemorySampler memory = new MemorySampler(500)) {
+                        r = ThroughputBench.run(engine, c, requestsPerClient, promptLen, newTokens, vocab);
+                        quarters = memory.quarters();
+                    }
                     long rssAfter = Memory.rssBytes();
                     long heapAfter = Runtime.getRuntime().totalMemory();
                     long anonAfter = Memory.anonRssBytes();
