@@ -4,6 +4,7 @@ import io.qwenserve.engine.chat.ChatTemplate;
 import io.qwenserve.engine.config.GenerationDefaults;
 import io.qwenserve.engine.config.ModelConfig;
 import io.qwenserve.engine.model.ModelOptions;
+import io.qwenserve.engine.model.ModelLoader;
 import io.qwenserve.engine.model.QwenModel;
 import io.qwenserve.engine.tokenizer.QwenTokenizer;
 import java.nio.file.Path;
@@ -21,7 +22,7 @@ public record LoadedModel(Path dir, QwenModel model, QwenTokenizer tokenizer, Ch
         ModelConfig cfg = ModelConfig.load(dir); // first: its errors say best what is wrong with a folder
         QwenTokenizer tokenizer = QwenTokenizer.load(dir);
         GenerationDefaults defaults = GenerationDefaults.load(dir);
-        QwenModel model = QwenModel.load(cfg, dir, options);
+        QwenModel model = ModelLoader.load(cfg, dir, options);
         ChatTemplate template = ChatTemplate.forArchitecture(cfg.architecture(), tokenizer, defaults.maxWindowSize());
         Set<Integer> stops = new LinkedHashSet<>();
         for (int id : template.stopIds()) {

@@ -2,6 +2,7 @@ package io.qwenserve.engine.bench;
 
 import io.qwenserve.engine.model.Generator;
 import io.qwenserve.engine.model.ModelOptions;
+import io.qwenserve.engine.model.ModelLoader;
 import io.qwenserve.engine.model.QwenModel;
 import io.qwenserve.engine.sample.SamplingParams;
 import io.qwenserve.engine.tokenizer.QwenTokenizer;
@@ -85,7 +86,7 @@ public final class QuantAccuracy {
         float[][][] logits = new float[ids.length][][];
         int[][] greedy = new int[ids.length][];
         int maxLen = Arrays.stream(ids).mapToInt(a -> a.length).max().orElse(0) + greedyTokens + 2;
-        try (QwenModel m = QwenModel.load(dir, options);
+        try (QwenModel m = ModelLoader.load(dir, options);
              Generator g = new Generator(m, QwenTokenizer.defaultQwen(), maxLen)) {
             for (int p = 0; p < ids.length; p++) {
                 logits[p] = g.logits(ids[p], true);

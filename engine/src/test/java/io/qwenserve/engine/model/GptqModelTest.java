@@ -34,7 +34,7 @@ class GptqModelTest {
     void int4KernelMatchesTheDequantizedModel(Architecture arch) {
         Path dir = gptq(arch, false);
         ModelOptions int4 = ModelOptions.of(Precision.F32);
-        try (QwenModel m = QwenModel.load(dir, int4)) {
+        try (QwenModel m = ModelLoader.load(dir, int4)) {
             assertEquals(LinearKernel.INT4_PACKED, m.kernel());
             assertEquals("gptq-int4", m.weightFormat());
         }
@@ -54,7 +54,7 @@ class GptqModelTest {
         Path gptq = gptq(arch, false);
         Path fp = TestModels.tiny(arch);
         int[] prompt = ModelVsReferenceTest.ids(3, 24);
-        try (QwenModel a = QwenModel.load(gptq, DEQUANTIZED_FP32); QwenModel b = QwenModel.load(fp, DEQUANTIZED_FP32);
+        try (QwenModel a = ModelLoader.load(gptq, DEQUANTIZED_FP32); QwenModel b = ModelLoader.load(fp, DEQUANTIZED_FP32);
              Generator ga = new Generator(a, io.qwenserve.engine.tokenizer.QwenTokenizer.defaultQwen(), 64);
              Generator gb = new Generator(b, io.qwenserve.engine.tokenizer.QwenTokenizer.defaultQwen(), 64)) {
             float[][] la = ga.logits(prompt, true);
@@ -72,7 +72,7 @@ class GptqModelTest {
     @EnumSource(value = Architecture.class, names = {"QWEN", "QWEN2"})
     void actOrderCheckpointsAreDequantizedAtLoad(Architecture arch) {
         Path dir = gptq(arch, true);
-        try (QwenModel m = QwenModel.load(dir, ModelOptions.of(Precision.F32))) {
+        try (QwenModel m = ModelLoader.load(dir, ModelOptions.of(Precision.F32))) {
             assertNotEquals(LinearKernel.INT4_PACKED, m.kernel(), "act-order g_idx cannot run the int4 kernel");
         }
         QuantAccuracy.Result r = QuantAccuracy.compare(dir, DEQUANTIZED_FP32, ModelOptions.of(Precision.F32), 1, 16, 4, 5);

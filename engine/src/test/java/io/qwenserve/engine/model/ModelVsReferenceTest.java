@@ -51,7 +51,7 @@ class ModelVsReferenceTest {
         ReferenceQwen ref = ReferenceQwen.load(dir);
         int[] prompt = ids(name.hashCode(), 40);
         double[][] expected = ref.logits(prompt);
-        try (QwenModel m = QwenModel.load(dir, ModelOptions.of(Precision.F32));
+        try (QwenModel m = ModelLoader.load(dir, ModelOptions.of(Precision.F32));
              Generator g = new Generator(m, QwenTokenizer.defaultQwen(), 64)) {
             float[][] got = g.logits(prompt, true);
             assertEquals(prompt.length, got.length);
@@ -71,7 +71,7 @@ class ModelVsReferenceTest {
         Path dir = TestModels.tiny(arch);
         int[] prompt = ids(5, 24);
         double[][] expected = ReferenceQwen.load(dir).logits(prompt);
-        try (QwenModel m = QwenModel.load(dir, ModelOptions.of(Precision.BF16));
+        try (QwenModel m = ModelLoader.load(dir, ModelOptions.of(Precision.BF16));
              Generator g = new Generator(m, QwenTokenizer.defaultQwen(), 64)) {
             float[][] got = g.logits(prompt, true);
             int agree = 0;
@@ -93,7 +93,7 @@ class ModelVsReferenceTest {
         Path dir = TestModels.tiny(arch);
         int[] seq = ids(9, 37);
         int prefill = 11;
-        try (QwenModel m = QwenModel.load(dir, ModelOptions.of(Precision.F32));
+        try (QwenModel m = ModelLoader.load(dir, ModelOptions.of(Precision.F32));
              PagedKvCache cache = new PagedKvCache(m.config(), 8, 8, Precision.F32, m.device());
              PagedKvCache fresh = new PagedKvCache(m.config(), 8, 8, Precision.F32, m.device())) {
             int[] blocks = {5, 2, 7, 0, 3};

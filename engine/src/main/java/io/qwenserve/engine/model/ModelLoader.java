@@ -1,0 +1,231 @@
+package io.qwenserve.engine.model;
+
+import io.qwenserve.engine.checkpoint.Checkpoint;
+import io.qwenserve.engine.checkpoint.TensorInfo;
+import io.qwenserve.engine.config.Architecture;
+import io.qwenserve.engine.config.ModelConfig;
+import io.qwenserve.engine.model.QwenModel.Layer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorArrayRef;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Makes a {@link QwenModel} from a checkpoint folder: reads and checks each family's tensors, fuses q/k/v and gate/up
+ * into one projection each, unpacks GPTQ Int4 weights, and prepares every linear's weight for the kernels its policy
+ * may pick. The model itself is only the forward pass.
+ */
+public final class ModelLoader {
+    private ModelLoader() {}
+
+    /** Loads {@code dir} (config.json + safetensors). */
+    public static QwenModel load(Path dir, ModelOptions options) {
+        return load(ModelConfig.load(dir), dir, options);
+    }
+
+    /** Loads the safetensors of {@code dir} for an already parsed config. */
+    public static QwenModel load(ModelConfig cfg, Path dir, ModelOptions options) {
+        TorchRuntime.init();
+        Device device = Torch.device(options.device());
+        GptqConfig gptq = GptqConfig.load(dir);
+        if (gptq != null && options.quantization() != Quantization.NONE) {
+            throw new IllegalArgumentException(dir + " is a GPTQ Int4 checkpoint: --quantize " + options.quantization().cliName()
+                    + " does not apply (its linears run the int4 kernel, or are dequantized)");
+        }
+        if (options.quantization() == Quantization.INT8 && !device.is_cpu()) {
+            throw new IllegalArgumentException("--quantize int8 runs fbgemm kernels, on the CPU only");
+        }
+        KernelPolicy policy = options.resolvePolicy(device.is_cpu(), gptq != null);
+        policy.checkDevice(device.is_cpu());
+        if (policy.kernels().contains(LinearKernel.ONEDNN_PREPACKED) && OneDnn.get() == null) {
+            throw new IllegalArgumentException("kernel ONEDNN_PREPACKED: this libtorch has no oneDNN");
+        }
+        LinearKernel floatDefault = LinearKernel.defaultFor(device.is_cpu(), options.precision());
+        try (InferenceMode ignored = new InferenceMode();
+             Checkpoint ckpt = Checkpoint.open(dir)) {
+            WeightLoader loader = new WeightLoader(ckpt, options.precision(), device, options.progress() ? System.err : null);
+            Loader l = new Loader(cfg, ckpt, loader, policy, floatDefault, gptq, options.precision(), device);
+            Tensor embedding = l.weight(cfg.architecture().embedding(), cfg.vocabSize(), cfg.hiddenSize());
+            Layer[] layers = new Layer[cfg.numLayers()];
+            for (int i = 0; i < layers.length; i++) {
+                layers[i] = l.layer(i);
+            }
+            Tensor finalNorm = l.weight(cfg.architecture().finalNorm(), cfg.hiddenSize());
+            Linear lmHead = cfg.tieWordEmbeddings()
+                    ? Linear.of(new Tensor(embedding), null, policy, floatDefault)
+                    : Linear.of(l.weight(cfg.architecture().lmHead(), cfg.vocabSize(), cfg.hiddenSize()), null, policy, floatDefault);
+            loader.finish();
+            if (gptq != null) {
+                logGptq(dir, gptq, layers, policy, options.precision());
+            }
+            return new QwenModel(cfg, options.precision(), device, embedding, layers, finalNorm, lmHead, policy,
+                    gptq != null ? "gptq-int4" : options.quantization().cliName());
+        }
+    }
+
+    /** One line on how a GPTQ checkpoint's linears run: the int4 kernel, or dequantized (and why). */
+    private static void logGptq(Path dir, GptqConfig gptq, Layer[] layers, KernelPolicy policy, Precision precision) {
+        int int4 = 0;
+        int total = 0;
+        for (Layer l : layers) {
+            for (Linear lin : new Linear[] {l.qkv(), l.out(), l.gateUp(), l.down()}) {
+                total++;
+                int4 += lin.heldKernels().contains(LinearKernel.INT4_PACKED) ? 1 : 0;
+            }
+        }
+        String msg = String.format("%s: GPTQ int4 (group %d, desc_act %s): %d of %d linears run the int4 kernel", dir,
+                gptq.groupSize(), gptq.descAct(), int4, total);
+        if (int4 < total) {
+            msg += String.format("; %d dequantized to %s (%s)", total - int4, precision.cliName(),
+                    !policy.kernels().contains(LinearKernel.INT4_PACKED) ? "kernel policy " + policy
+                            : gptq.descAct() ? "desc_act: act-order g_idx fits no int4 kernel"
+                            : "shape or group size fits no int4 kernel, or not on the CPU");
+        }
+        java.util.logging.Logger.getLogger(ModelLoader.class.getName()).info(msg);
+    }
+
+    /** Reads, checks and fuses one family's tensors. */
+    private record Loader(ModelConfig cfg, Checkpoint ckpt, WeightLoader loader, KernelPolicy policy,
+                          LinearKernel floatDefault, GptqConfig gptq, Precision precision, Device device) {
+        Tensor weight(String name, long... shape) {
+            return loader.load(ckpt.requireFloat(name, shape));
+        }
+
+        Tensor optional(String name, long... shape) {
+            return ckpt.find(name).isPresent() ? weight(name, shape) : null;
+        }
+
+        Layer layer(int i) {
+            Architecture a = cfg.architecture();
+            long d = cfg.hiddenSize();
+            long q = cfg.qSize();
+            long kv = cfg.kvSize();
+            long f = cfg.intermediateSize();
+            Linear qkv = a == Architecture.QWEN
+                    ? linear(new String[] {a.fusedQkv(i)}, new long[] {q + 2 * kv}, d, true)
+                    : linear(new String[] {a.qProj(i), a.kProj(i), a.vProj(i)}, new long[] {q, kv, kv}, d, cfg.qkvBias());
+            Tensor qNorm = cfg.qkNorm() ? weight(a.qNorm(i), cfg.headDim()) : null;
+            Tensor kNorm = cfg.qkNorm() ? weight(a.kNorm(i), cfg.headDim()) : null;
+            Linear out = linear(new String[] {a.attnOut(i)}, new long[] {d}, q, false);
+            Linear gateUp = linear(new String[] {a.mlpGate(i), a.mlpUp(i)}, new long[] {f, f}, d, false);
+            Linear down = linear(new String[] {a.mlpDown(i)}, new long[] {d}, f, false);
+            return new Layer(weight(a.inputNorm(i), d), qkv, qNorm, kNorm, out, weight(a.postAttentionNorm(i), d), gateUp, down);
+        }
+
+        /**
+         * One linear fused from {@code prefixes} along the output dimension. Float parts read {@code P.weight}; GPTQ
+         * parts read {@code P.qweight/qzeros/scales/g_idx}. A bias is required when {@code bias}, else read when present
+         * (GPTQ files carry zero biases for every layer; all-zero ones are dropped).
+         */
+        Linear linear(String[] prefixes, long[] outs, long in, boolean bias) {
+            boolean quantized = ckpt.find(prefixes[0] + ".qweight").isPresent();
+            Tensor b = biases(prefixes, outs, bias);
+            if (!quantized) {
+                Tensor[] parts = new Tensor[prefixes.length];
+                for (int p = 0; p < prefixes.length; p++) {
+                    parts[p] = weight(prefixes[p] + ".weight", outs[p], in);
+                }
+                return Linear.of(cat(0, parts), b, policy, floatDefault);
+            }
+            if (gptq == null) {
+                throw new io.qwenserve.engine.checkpoint.CheckpointException(ckpt.dir() + ": tensor '" + prefixes[0]
+                        + ".qweight' but no " + GptqConfig.FILE + " (nor quantization_config in config.json)");
+            }
+            List<GptqWeight> parts = new ArrayList<>();
+            for (int p = 0; p < prefixes.length; p++) {
+                parts.add(gptqPart(prefixes[p], outs[p], in));
+            }
+            GptqWeight fused = parts.size() == 1 ? parts.get(0) : GptqWeight.concat(parts);
+            if (fused == null || !device.is_cpu()) { // act-order parts, or CUDA: dequantize to the compute dtype
+                Tensor w = fused != null ? dequantizeTo(fused)
+                        : cat(0, parts.stream().map(this::dequantizeTo).toArray(Tensor[]::new));
+                if (fused == null) {
+                    java.util.logging.Logger.getLogger(ModelLoader.class.getName()).fine(() -> prefixes[0]
+                            + ": GPTQ act-order parts dequantized to " + precision.cliName());
+                }
+                return Linear.of(w, b, policy, floatDefault);
+            }
+            return Linear.ofGptq(prefixes[0], fused, b, policy, floatDefault, precision.scalarType());
+        }
+
+        private Tensor dequantizeTo(GptqWeight w) {
+            try (Tensor host = w.dequantize(precision.scalarType())) {
+                w.close();
+                return host.to(device, precision.scalarType());
+            }
+        }
+
+        private Tensor biases(String[] prefixes, long[] outs, boolean required) {
+            Tensor[] parts = new Tensor[prefixes.length];
+            boolean any = false;
+            for (int p = 0; p < prefixes.length; p++) {
+                parts[p] = required ? weight(prefixes[p] + ".bias", outs[p]) : optional(prefixes[p] + ".bias", outs[p]);
+                any |= parts[p] != null;
+            }
+            if (!any) {
+                return null;
+            }
+            for (int p = 0; p < prefixes.length; p++) {
+                if (parts[p] == null) {
+                    parts[p] = torch.zeros(new long[] {outs[p]}, Torch.options(precision.scalarType(), device));
+                }
+            }
+            Tensor b = parts.length == 1 ? parts[0] : cat(0, parts);
+            if (!required) {
+                try (PointerScope scope = new PointerScope()) {
+                    if (b.abs().amax().item_float() == 0f) {
+                        b.close();
+                        return null;
+                    }
+                }
+            }
+            return b;
+        }
+
+        /** Reads and unpacks one GPTQ linear (AutoGPTQ v1 packing, qwen-reference section 4). */
+        private GptqWeight gptqPart(String prefix, long out, long in) {
+            int g = gptq.groupSize() <= 0 ? (int) in : gptq.groupSize();
+            long groups = (in + g - 1) / g;
+            if (in % 8 != 0 || out % 8 != 0) {
+                throw new io.qwenserve.engine.checkpoint.CheckpointException(prefix + ": GPTQ needs in and out features divisible by 8");
+            }
+            try (Tensor qweight = loader.loadHost(ckpt.require(prefix + ".qweight", in / 8, out));
+                 Tensor qzeros = loader.loadHost(ckpt.require(prefix + ".qzeros", groups, out / 8));
+                 Tensor scalesRaw = loader.loadHost(ckpt.requireFloat(prefix + ".scales", groups, out));
+                 Tensor gIdxRaw = ckpt.find(prefix + ".g_idx").isPresent()
+                         ? loader.loadHost(ckpt.require(prefix + ".g_idx", in)) : null;
+                 PointerScope scope = new PointerScope()) {
+                checkInt(ckpt.require(prefix + ".qweight", in / 8, out));
+                checkInt(ckpt.require(prefix + ".qzeros", groups, out / 8));
+                return GptqWeight.unpack(prefix, qweight, qzeros, scalesRaw, gIdxRaw, in, out, g);
+            }
+        }
+
+        private static void checkInt(TensorInfo t) {
+            if (t.dtype() != io.qwenserve.engine.checkpoint.DType.I32) {
+                throw new io.qwenserve.engine.checkpoint.CheckpointException(t.where() + ": dtype " + t.dtype() + ", expected I32");
+            }
+        }
+
+        private static Tensor cat(int dim, Tensor... parts) {
+            if (parts.length == 1) {
+                return parts[0];
+            }
+            // the scope releases the vector's references at once (else the parts' storage lives until a GC)
+            try (PointerScope scope = new PointerScope()) {
+                Tensor joined = torch.cat(new TensorArrayRef(new TensorVector(parts)), dim);
+                joined.retainReference();
+                for (Tensor p : parts) {
+                    p.close();
+                }
+                return joined;
+            }
+        }
+    }
+}
