@@ -9,8 +9,8 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * The paged KV cache: for every layer one K pool and one V pool of {@code numBlocks * blockSize} slots, allocated once.
- * Slot {@code b * blockSize + i} holds position {@code i} of block {@code b}. Sequences own blocks through their block
- * tables ({@link BlockPool}); attention reads K/V through those tables.
+ * Slot {@code b * blockSize + i} holds position {@code i} of block {@code b}. Tensors only: which sequence owns which
+ * block is the scheduler's bookkeeping ({@link BlockPool}); attention reads K/V through the block tables it hands over.
  */
 public final class PagedKvCache implements AutoCloseable {
     private final int blockSize;
@@ -19,7 +19,6 @@ public final class PagedKvCache implements AutoCloseable {
     private final Tensor[] v;
     private final Tensor[] kRows; // the same storage viewed as [numSlots, kvHeads * headDim]
     private final Tensor[] vRows;
-    private final BlockPool pool;
     private final long bytes;
 
     public PagedKvCache(ModelConfig cfg, int numBlocks, int blockSize, Precision precision, Device device) {
@@ -28,7 +27,6 @@ public final class PagedKvCache implements AutoCloseable {
         }
         this.blockSize = blockSize;
         this.numBlocks = numBlocks;
-        this.pool = new BlockPool(numBlocks);
         this.k = new Tensor[cfg.numLayers()];
         this.v = new Tensor[cfg.numLayers()];
         this.kRows = new Tensor[cfg.numLayers()];
@@ -60,10 +58,6 @@ public final class PagedKvCache implements AutoCloseable {
 
     public int numBlocks() {
         return numBlocks;
-    }
-
-    public BlockPool pool() {
-        return pool;
     }
 
     public Tensor keys(int layer) {

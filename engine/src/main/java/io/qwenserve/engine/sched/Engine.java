@@ -40,6 +40,7 @@ public final class Engine implements AutoCloseable {
     private final LoadedModel model;
     private final EngineConfig config;
     private final PagedKvCache cache;
+    private final KvCacheManager kv;
     private final Scheduler scheduler;
     private final ModelRunner runner;
     private final int maxModelLen;
@@ -72,7 +73,8 @@ public final class Engine implements AutoCloseable {
             blocks = Math.min(useful, PagedKvCache.blocksForBudget(model.config(), model.model().precision(), config.blockSize(), defaultKvBytes()));
         }
         this.cache = new PagedKvCache(model.config(), blocks, config.blockSize(), model.model().precision(), model.model().device());
-        this.scheduler = new Scheduler(config, new KvCacheManager(cache.pool(), config.blockSize()), listener, new Scheduler.Hooks() {
+        this.kv = new KvCacheManager(blocks, config.blockSize());
+        this.scheduler = new Scheduler(config, kv, listener, new Scheduler.Hooks() {
             @Override
             public void admitted(Sequence s) {
                 queued.decrementAndGet();
@@ -194,7 +196,7 @@ public final class Engine implements AutoCloseable {
 
     private EngineStats snapshot() {
         return new EngineStats(scheduler.numRunning(), (int) queued.get(),
-                cache.pool().used(), cache.pool().total(), scheduler.preemptions, scheduler.promptTokens,
+                kv.used(), kv.total(), scheduler.preemptions, scheduler.promptTokens,
                 scheduler.generationTokens, steps, alive, accepting);
     }
 

@@ -3,14 +3,15 @@ package io.qwenserve.engine.sched;
 import io.qwenserve.engine.kv.BlockPool;
 
 /**
- * The scheduler's only door to KV blocks: grows a sequence's block table to cover a number of tokens, or frees it.
+ * The KV blocks' bookkeeping, made and owned here alone: grows a sequence's block table to cover a number of tokens,
+ * or frees it. The tensors the blocks index live in {@link io.qwenserve.engine.kv.PagedKvCache}.
  */
 final class KvCacheManager {
     private final BlockPool pool;
     private final int blockSize;
 
-    KvCacheManager(BlockPool pool, int blockSize) {
-        this.pool = pool;
+    KvCacheManager(int numBlocks, int blockSize) {
+        this.pool = new BlockPool(numBlocks);
         this.blockSize = blockSize;
     }
 
