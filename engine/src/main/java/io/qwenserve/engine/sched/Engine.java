@@ -41,6 +41,7 @@ public final class Engine implements AutoCloseable {
     private final EngineConfig config;
     private final PagedKvCache cache;
     private final KvCacheManager kv;
+    private final EngineListener listener;
     private final Scheduler scheduler;
     private final ModelRunner runner;
     private final int maxModelLen;
@@ -60,6 +61,7 @@ public final class Engine implements AutoCloseable {
     public Engine(LoadedModel model, EngineConfig config, EngineListener listener) {
         this.model = model;
         this.config = config;
+        this.listener = listener;
         int modelLen = model.config().maxPositionEmbeddings();
         this.maxModelLen = config.maxModelLen() > 0 ? Math.min(config.maxModelLen(), modelLen) : modelLen;
         int blocks;
@@ -212,16 +214,20 @@ public final class Engine implements AutoCloseable {
                 if (stopping && !scheduler.hasWork() && inbox.isEmpty()) {
                     break;
                 }
+                long t0 = System.nanoTime();
                 SchedulerOutput out = scheduler.schedule();
                 if (out.isEmpty()) {
                     stats = snapshot();
                     LockSupport.parkNanos(this, scheduler.hasWork() ? 1_000_000 : 50_000_000);
                     continue;
                 }
+                long t1 = System.nanoTime();
                 ModelRunnerOutput result = runner.execute(out);
+                long t2 = System.nanoTime();
                 scheduler.update(out, result);
                 steps++;
                 stats = snapshot();
+                listener.onStep(out.entries().size(), out.numTokens(), out.numDecode(), t2 - t1, System.nanoTime() - t0);
             }
         } catch (Throwable t) {
             LOG.log(Level.SEVERE, "engine loop failed", t);

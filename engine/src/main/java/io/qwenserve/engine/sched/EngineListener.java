@@ -15,4 +15,10 @@ public interface EngineListener {
     default void onPreemption() {}
 
     default void onPromptTokens(int tokens) {}
+
+    /**
+     * One step ran: {@code numSeqs} sequences, {@code numTokens} tokens ({@code numDecode} of them one-token decodes),
+     * {@code forwardNanos} in the model runner (forward pass and sampling) of {@code stepNanos} for the whole step.
+     */
+    default void onStep(int numSeqs, int numTokens, int numDecode, long forwardNanos, long stepNanos) {}
 }

@@ -17,6 +17,10 @@ record SchedulerOutput(List<Entry> entries) {
         return entries.isEmpty();
     }
 
+    int numDecode() {
+        return (int) entries.stream().filter(e -> e.numTokens() == 1 && e.sample()).count();
+    }
+
     int numTokens() {
         return entries.stream().mapToInt(Entry::numTokens).sum();
     }
