@@ -1,5 +1,6 @@
 package io.qwenserve.engine.model;
 
+import io.qwenserve.engine.cuda.Cuda;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
@@ -24,8 +25,8 @@ public final class Torch {
         }
         if (s.equals("cuda") || s.startsWith("cuda:")) {
             if (!torch.cuda_is_available()) {
-                throw new IllegalArgumentException("device '" + spec + "' requested but CUDA is not available "
-                        + "(build with -Pcuda -Dcuda and run on a machine with an NVIDIA GPU)");
+                throw new IllegalArgumentException("device '" + spec + "' requested but CUDA is not available: "
+                        + Cuda.whyUnavailable());
             }
             int index = s.equals("cuda") ? 0 : Integer.parseInt(s.substring(5));
             if (index < 0 || index >= torch.cuda_device_count()) {

@@ -1,6 +1,7 @@
 package io.qwenserve.engine.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -137,6 +138,18 @@ class QwenCliTest {
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("mkldnn: "), r.out());
         assertTrue(r.out().contains("cpu: ok"), r.out());
+    }
+
+    @Test
+    void infoSaysWhatCudaLacks() {
+        assumeFalse(io.qwenserve.engine.cuda.Cuda.cudaBuild(), "this test runs in the CPU build");
+        Run r = run("", "info");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("cuda: false\ncuda_build: cpu\ncuda_missing: this is the CPU build of libtorch"), r.out());
+        Run cuda = run("", "info", "--device", "cuda");
+        assertEquals(1, cuda.exit(), cuda.out());
+        assertTrue(cuda.err().contains("device 'cuda' requested but CUDA is not available: this is the CPU build"), cuda.err());
+        assertFalse(cuda.out().contains("cpu: ok"), "only the device asked for is checked");
     }
 
     @Test
