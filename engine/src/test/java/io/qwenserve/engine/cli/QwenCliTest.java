@@ -153,6 +153,18 @@ class QwenCliTest {
     }
 
     @Test
+    void nativesAreUnpackedWhereJavaCppLooksForThem() {
+        assumeFalse(io.qwenserve.engine.cuda.Cuda.cudaBuild(), "this test runs in the CPU build");
+        Run r = run("", "natives");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().startsWith("natives: cpu\ncache: "), r.out());
+        Path torch = r.out().lines().filter(l -> l.startsWith("unpacked: ") && l.endsWith("/org/bytedeco/pytorch/linux-x86_64"))
+                .map(l -> Path.of(l.substring("unpacked: ".length()))).findFirst().orElseThrow(() -> new AssertionError(r.out()));
+        assertTrue(Files.isRegularFile(torch.resolve("libtorch_cpu.so")), torch.toString());
+        assertEquals(3, r.out().lines().filter(l -> l.startsWith("unpacked: ")).count(), "javacpp, openblas, pytorch: " + r.out());
+    }
+
+    @Test
     void tokenizeAndDetokenizeJsonLines() {
         Run t = run("\"你好<|im_end|>\"\n\"a b\"\n", "tokenize", "--jsonl");
         assertEquals("[108386,151645]\n[64,293]\n", t.out());
