@@ -22,7 +22,7 @@ public final class Linear implements AutoCloseable {
     private final Set<LinearKernel> held;  // kernels this layer has a weight form for
     private final LinearKernel fallback;   // what runs when the policy picks a kernel this layer lacks
     private final Tensor plain;            // [out, in] in the compute dtype, for PLAIN and GEMV, or null
-    private final Tensor prepacked;        // oneDNN layout, or null
+    private final OneDnn.Packed prepacked; // oneDNN layout, or null
     private final IValue int8;             // fbgemm packed params (bias included), or null
     private final Tensor int4;             // uint8 [out, in/2], or null
     private final Tensor int4ScalesZeros;  // bf16 [in/g, out, 2]
@@ -78,8 +78,6 @@ public final class Linear implements AutoCloseable {
         if (want.isEmpty()) {
             want.add(floatDefault);
         }
-        this.held = want;
-        this.fallback = preferred(want);
 
         Tensor w = weight;
         boolean needFloat = want.stream().anyMatch(LinearKernel::floatWeights)
@@ -102,7 +100,9 @@ public final class Linear implements AutoCloseable {
             int4Group = 0;
         }
         this.int8 = want.contains(LinearKernel.INT8_FBGEMM) ? QuantOps.get().int8Pack(w, bias) : null;
-        this.prepacked = want.contains(LinearKernel.ONEDNN_PREPACKED) ? OneDnn.get().prepack(w) : null;
+        this.prepacked = want.contains(LinearKernel.ONEDNN_PREPACKED) ? checkedPrepack(w, bias, want) : null;
+        this.held = want;
+        this.fallback = preferred(want);
         boolean keepPlain = want.contains(LinearKernel.PLAIN) || want.contains(LinearKernel.GEMV);
         if (keepPlain) {
             this.plain = w;
@@ -112,6 +112,23 @@ public final class Linear implements AutoCloseable {
                 w.close();
             }
         }
+    }
+
+    /**
+     * The oneDNN form of {@code w}, or null when it disagrees with {@code torch.linear} on this shape: the layer then
+     * holds PLAIN instead (see {@link OneDnn}).
+     */
+    private OneDnn.Packed checkedPrepack(Tensor w, Tensor bias, Set<LinearKernel> want) {
+        OneDnn.Packed p = OneDnn.get().prepack(w, bias);
+        if (OneDnn.get().agrees(p, w, bias)) {
+            return p;
+        }
+        p.close();
+        want.remove(LinearKernel.ONEDNN_PREPACKED);
+        want.add(LinearKernel.PLAIN);
+        LOG.warning(() -> "oneDNN prepacked linear [" + outFeatures + " x " + inFeatures + "] " + w.scalar_type()
+                + " disagrees with torch.linear: this layer runs PLAIN");
+        return null;
     }
 
     private static LinearKernel preferred(Set<LinearKernel> held) {
@@ -133,7 +150,7 @@ public final class Linear implements AutoCloseable {
     /** x: [T, in] -> [T, out]. */
     public Tensor apply(Tensor x) {
         return switch (kernelFor(x.size(0))) {
-            case ONEDNN_PREPACKED -> OneDnn.get().linear(x, prepacked, bias);
+            case ONEDNN_PREPACKED -> OneDnn.get().linear(x, prepacked);
             case PLAIN -> plainLinear(x);
             case GEMV -> {
                 Context c = torch.globalContext();
@@ -218,7 +235,10 @@ public final class Linear implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Tensor t : new Tensor[] {plain, prepacked, int4, int4ScalesZeros, bias}) {
+        if (prepacked != null) {
+            prepacked.close();
+        }
+        for (Tensor t : new Tensor[] {plain, int4, int4ScalesZeros, bias}) {
             if (t != null) {
                 t.close();
             }

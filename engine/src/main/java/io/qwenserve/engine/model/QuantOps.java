@@ -41,6 +41,10 @@ final class QuantOps {
         int4Convert = d.findSchemaOrThrow("aten::_convert_weight_to_int4pack_for_cpu", "");
         int4Mm = d.findSchemaOrThrow("aten::_weight_int4pack_mm_for_cpu", "");
         reduceRange = !cpuHasVnni();
+        // a singleton: a PointerScope open around the first use must not free its handles
+        for (OperatorHandle h : new OperatorHandle[] {int8Prepack, int8Linear, int4Convert, int4Mm}) {
+            h.retainReference();
+        }
     }
 
     static QuantOps get() {
