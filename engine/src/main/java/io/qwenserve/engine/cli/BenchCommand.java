@@ -11,6 +11,7 @@ import io.qwenserve.engine.bench.Memory;
 import io.qwenserve.engine.bench.MemorySampler;
 import io.qwenserve.engine.bench.ThroughputBench;
 import io.qwenserve.engine.model.Generator;
+import io.qwenserve.engine.model.TorchRuntime;
 import io.qwenserve.engine.sample.SamplingParams;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sched.EngineConfig;
@@ -115,7 +116,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("quantize", m.model().weightFormat());
             o.put("kernel_policy", m.model().kernelPolicy().toString());
             o.put("kernel", m.model().kernel().name());
-            o.put("threads", org.bytedeco.pytorch.global.torch.get_num_threads());
+            o.put("threads", TorchRuntime.threads());
             o.put("prompt_len", promptLen);
             o.put("new_tokens", res.tokens().length);
             o.put("prefill_tokens_per_s", round(prefillTps));
@@ -161,6 +162,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("dtype", m.model().precision().cliName());
             o.put("quantize", m.model().weightFormat());
             o.put("kernel_policy", m.model().kernelPolicy().toString());
+            o.put("threads", TorchRuntime.threads());
             o.put("load_s", round((System.nanoTime() - t0) / 1e9));
             o.put("rss_mb_before_load", rssStart >> 20);
             o.put("rss_mb_loaded", Memory.rssBytes() >> 20);
@@ -193,6 +195,7 @@ final class BenchCommand implements Callable<Integer> {
             root.put("dtype", m.model().precision().cliName());
             root.put("quantize", m.model().weightFormat());
             root.put("kernel_policy", m.model().kernelPolicy().toString());
+            root.put("threads", TorchRuntime.threads());
             root.put("resident_weight_mb", m.model().residentWeightBytes() >> 20);
             root.put("rss_mb_loaded", Memory.rssBytes() >> 20);
             root.put("prompt_len", promptLen);

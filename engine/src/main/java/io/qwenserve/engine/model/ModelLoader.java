@@ -31,7 +31,7 @@ public final class ModelLoader {
 
     /** Loads the safetensors of {@code dir} for an already parsed config. */
     public static QwenModel load(ModelConfig cfg, Path dir, ModelOptions options) {
-        TorchRuntime.init();
+        TorchRuntime.init(options.threads());
         Device device = Torch.device(options.device());
         GptqConfig gptq = GptqConfig.load(dir);
         if (gptq != null && options.quantization() != Quantization.NONE) {

@@ -16,14 +16,50 @@ import org.bytedeco.pytorch.global.torch;
  * neighbouring process: on 2 cores a tiny model decoded 4x slower, and the 0.5B shape took 1 s per step instead of 0.12 s
  * while another process ran. {@code OMP_WAIT_POLICY=PASSIVE} must be in the environment before libtorch loads (the
  * launch scripts, the test configuration and the container images set it); a warning is logged when it is missing.
+ *
+ * <p>Intra-op threads: libtorch's own default is what its CPU probe calls physical cores, which differs between
+ * otherwise equal VMs (1 on some 2-vCPU machines, 2 on others). The engine sets it explicitly: every core the process
+ * may run on ({@link Runtime#availableProcessors()}, which honours CPU affinity and container limits) unless a count is
+ * given ({@code --threads N}, {@code qwen.engine.threads}).
  */
 public final class TorchRuntime {
     private static final Logger LOG = Logger.getLogger(TorchRuntime.class.getName());
     private static volatile boolean initialised;
+    private static volatile boolean threadsSet;
 
     private TorchRuntime() {}
 
+    /** Initialises; sets every available processor as the thread count unless a count was set before. */
     public static void init() {
+        setup();
+        if (!threadsSet) {
+            init(0);
+        }
+    }
+
+    /**
+     * Initialises once and sets libtorch's intra-op threads: {@code threads} when positive, else every available
+     * processor.
+     */
+    public static void init(int threads) {
+        setup();
+        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        synchronized (TorchRuntime.class) {
+            if (torch.get_num_threads() != n) {
+                torch.set_num_threads(n);
+            }
+            threadsSet = true;
+        }
+        LOG.fine(() -> "libtorch threads: " + torch.get_num_threads());
+    }
+
+    /** libtorch's intra-op thread count now. */
+    public static int threads() {
+        setup();
+        return torch.get_num_threads();
+    }
+
+    private static void setup() {
         if (initialised) {
             return;
         }
@@ -40,7 +76,6 @@ public final class TorchRuntime {
                 LOG.warning("OMP_WAIT_POLICY is not set: OpenMP workers will spin between operations and slow everything "
                         + "else on this machine; start with OMP_WAIT_POLICY=PASSIVE (bin/qwen does)");
             }
-            LOG.fine(() -> "libtorch threads: " + torch.get_num_threads());
             initialised = true;
         }
     }

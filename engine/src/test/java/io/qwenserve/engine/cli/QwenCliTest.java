@@ -133,8 +133,13 @@ class QwenCliTest {
 
     @Test
     void infoChecksTheCpu() {
+        Run one = run("", "info", "--threads", "1");
+        assertEquals(0, one.exit(), one.err());
+        assertTrue(one.out().contains("threads: 1\n"), one.out());
         Run r = run("", "info");
         assertEquals(0, r.exit(), r.err());
+        // every processor the process may run on unless --threads says otherwise
+        assertTrue(r.out().contains("threads: " + Runtime.getRuntime().availableProcessors() + "\n"), r.out());
         assertTrue(r.out().contains("mkldnn: "), r.out());
         assertTrue(r.out().contains("cpu: ok"), r.out());
     }

@@ -103,6 +103,10 @@ public interface QwenConfig {
         /** Events buffered per stream before chunks are merged for a slow reader. */
         @WithDefault("64")
         int streamBuffer();
+
+        /** libtorch intra-op threads (0: every processor the process may run on). */
+        @WithDefault("0")
+        int threads();
     }
 
     /** Server-wide defaults for unset request parameters; unset here falls back to the model's generation_config.json. */

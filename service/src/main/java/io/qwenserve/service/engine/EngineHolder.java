@@ -9,6 +9,7 @@ import io.qwenserve.engine.model.LinearKernel;
 import io.qwenserve.engine.model.ModelOptions;
 import io.qwenserve.engine.model.Precision;
 import io.qwenserve.engine.model.Quantization;
+import io.qwenserve.engine.model.TorchRuntime;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sched.EngineConfig;
 import io.qwenserve.service.config.QwenConfig;
@@ -67,7 +68,8 @@ public class EngineHolder {
             ModelOptions options = new ModelOptions(Precision.parse(config.model().dtype()), config.model().device(),
                     config.model().kernel().map(LinearKernel::parse).orElse(null), true,
                     Quantization.parse(config.model().quantize()),
-                    config.model().kernelPolicy().filter(p -> !p.isBlank()).map(KernelPolicy::parse).orElse(null));
+                    config.model().kernelPolicy().filter(p -> !p.isBlank()).map(KernelPolicy::parse).orElse(null),
+                    config.engine().threads());
             LoadedModel model = LoadedModel.load(dir, options);
             QwenConfig.Engine e = config.engine();
             EngineConfig ec = new EngineConfig(e.maxBatch(), Math.max(e.maxBatchTokens(), e.maxBatch()), e.queueSize(), e.blockSize(),
@@ -76,9 +78,10 @@ public class EngineHolder {
             metrics.bind(engine);
             state = State.READY;
             ready.complete(engine);
-            LOG.infof("model %s (%s, %s on %s, weights %s, kernels %s) ready in %.1f s; max model length %d tokens",
+            LOG.infof("model %s (%s, %s on %s, weights %s, kernels %s, %d threads) ready in %.1f s; max model length %d tokens",
                     dir.getFileName(), model.config().architecture().hfClass(), options.precision().cliName(), options.device(),
-                    model.model().weightFormat(), model.model().kernelPolicy(), (System.nanoTime() - t0) / 1e9, engine.maxModelLen());
+                    model.model().weightFormat(), model.model().kernelPolicy(), TorchRuntime.threads(),
+                    (System.nanoTime() - t0) / 1e9, engine.maxModelLen());
         } catch (Throwable t) {
             failure = t.getMessage() != null ? t.getMessage() : t.toString();
             state = State.FAILED;
