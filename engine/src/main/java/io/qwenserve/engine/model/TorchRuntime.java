@@ -1,6 +1,7 @@
 package io.qwenserve.engine.model;
 
 import java.util.logging.Logger;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.presets.openblas_nolapack;
 import org.bytedeco.pytorch.global.torch;
 
@@ -21,9 +22,25 @@ import org.bytedeco.pytorch.global.torch;
  * otherwise equal VMs (1 on some 2-vCPU machines, 2 on others). The engine sets it explicitly: every core the process
  * may run on ({@link Runtime#availableProcessors()}, which honours CPU affinity and container limits) unless a count is
  * given ({@code --threads N}, {@code qwen.engine.threads}).
+ *
+ * <p>JavaCPP's physical-memory guard is switched off ({@code org.bytedeco.javacpp.maxPhysicalBytes=0}) unless the
+ * property is set: with it, every native object the bindings create (each tensor handle a libtorch call returns) first
+ * reads the process's resident size from {@code /proc}, which cost several microseconds per call here, more than many
+ * of the small operations of a decode step. The engine releases its tensors deterministically, so the guard (which
+ * triggers garbage collections when native memory grows) has nothing to do. The property is read once, when JavaCPP's
+ * {@code Pointer} class initialises, so this class sets it before touching JavaCPP; a warning says when that was too
+ * late.
  */
 public final class TorchRuntime {
     private static final Logger LOG = Logger.getLogger(TorchRuntime.class.getName());
+    static final String MAX_PHYSICAL_BYTES = "org.bytedeco.javacpp.maxPhysicalBytes";
+
+    static {
+        if (System.getProperty(MAX_PHYSICAL_BYTES) == null) {
+            System.setProperty(MAX_PHYSICAL_BYTES, "0");
+        }
+    }
+
     private static volatile boolean initialised;
     private static volatile boolean threadsSet;
 
@@ -71,6 +88,10 @@ public final class TorchRuntime {
                 openblas_nolapack.blas_set_num_threads(1);
             } catch (Throwable t) {
                 LOG.warning("could not limit OpenBLAS threads (set OPENBLAS_NUM_THREADS=1): " + t);
+            }
+            if (Pointer.maxPhysicalBytes() > 0 && "0".equals(System.getProperty(MAX_PHYSICAL_BYTES))) {
+                LOG.warning("JavaCPP initialised before the engine set -D" + MAX_PHYSICAL_BYTES + "=0: every libtorch call "
+                        + "reads /proc first; start the JVM with that property");
             }
             if (System.getenv("OMP_WAIT_POLICY") == null) {
                 LOG.warning("OMP_WAIT_POLICY is not set: OpenMP workers will spin between operations and slow everything "
