@@ -9,15 +9,12 @@ import io.qwenserve.engine.bench.BaselineLinearStack;
 import io.qwenserve.engine.bench.LinearStackBench;
 import io.qwenserve.engine.bench.Memory;
 import io.qwenserve.engine.bench.MemorySampler;
+import io.qwenserve.engine.bench.StepRecorder;
 import io.qwenserve.engine.bench.ThroughputBench;
-import io.qwenserve.engine.model.Generator;
 import io.qwenserve.engine.model.TorchRuntime;
-import io.qwenserve.engine.sample.SamplingParams;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sched.EngineConfig;
-import io.qwenserve.engine.sched.EngineListener;
 import java.util.List;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -61,45 +58,42 @@ final class BenchCommand implements Callable<Integer> {
             return concurrent();
         }
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        StepRecorder recorder = new StepRecorder();
         try (LoadedModel m = modelArgs.load();
-             Generator g = new Generator(m.model(), m.tokenizer(), promptLen + newTokens + 2)) {
+             Engine engine = new Engine(m, EngineConfig.defaults().withMaxNumSeqs(1).withMaxBatchTokens(Math.max(512, promptLen))
+                     .withKvCacheTokens(promptLen + newTokens + 64).withMaxModelLen(promptLen + newTokens + 16), recorder)) {
             int vocab = Math.min(m.tokenizer().vocabSize(), m.config().vocabSize()) - 208;
             SplittableRandom r = new SplittableRandom(42);
             int[] prompt = r.ints(promptLen, 0, vocab).toArray();
-            SamplingParams greedy = SamplingParams.greedy(newTokens);
             // warm-up: a short run (first calls initialise kernels and allocators)
-            g.generate(prompt, SamplingParams.greedy(8), Set.of(), (t, s) -> { });
+            ThroughputBench.generate(engine, "warm-up", prompt, 8);
             // the bound is timed right before and right after the generation; on a shared machine a burst of
             // contention then hits one of them, and the median decode step is compared with their mean
             LinearStackBench.Result before = LinearStackBench.run(m.model(), 1, 10);
             long rssWarm = Memory.rssBytes();
             long anonWarm = Memory.anonRssBytes();
             long heapWarm = Runtime.getRuntime().totalMemory();
-            long[] stamps = new long[newTokens];
-            int[] n = {0};
-            Generator.Result res;
+            recorder.drain();
+            int generated;
             List<MemorySampler.Sample> quarters; // RSS through the generation: a step or a slope
             try (MemorySampler memory = new MemorySampler(250)) {
-                res = g.generate(prompt, greedy, Set.of(), (t, s) -> {
-                    if (n[0] < stamps.length) {
-                        stamps[n[0]++] = System.nanoTime();
-                    }
-                });
+                generated = ThroughputBench.generate(engine, "bench", prompt, newTokens);
                 quarters = memory.quarters();
             }
+            List<StepRecorder.Step> steps = recorder.drain();
             long rssEnd = Memory.rssBytes();
             long anonEnd = Memory.anonRssBytes();
             long heapEnd = Runtime.getRuntime().totalMemory();
             LinearStackBench.Result after = LinearStackBench.run(m.model(), 1, 10);
-            double boundTps = 2 / (before.stepSeconds() + after.stepSeconds());
-            double prefillTps = promptLen / (res.prefillNanos() / 1e9);
-            double decodeTps = (res.tokens().length - 1) / (res.decodeNanos() / 1e9);
-            double[] steps = new double[Math.max(0, n[0] - 1)];
-            for (int i = 1; i < n[0]; i++) {
-                steps[i - 1] = (stamps[i] - stamps[i - 1]) / 1e9;
-            }
-            java.util.Arrays.sort(steps);
-            double medianStepTps = steps.length == 0 ? decodeTps : 1 / steps[steps.length / 2];
+            double linearMs = (before.stepSeconds() + after.stepSeconds()) / 2 * 1e3;
+            double boundTps = 1e3 / linearMs;
+            // the prompt's steps (no decode among them; the last one samples the first token), then one-token steps
+            long prefillNanos = steps.stream().filter(st -> st.numDecode() == 0).mapToLong(StepRecorder.Step::stepNanos).sum();
+            List<StepRecorder.Step> decode = StepRecorder.decodeSteps(steps, 1);
+            double prefillTps = promptLen / (prefillNanos / 1e9);
+            double decodeTps = StepRecorder.decodeTokensPerSecond(decode);
+            double stepMs = StepRecorder.medianStepMs(decode);
+            double medianStepTps = 1e3 / stepMs;
             long rssModel = Memory.rssBytes();
             LinearStackBench.Result baseline;
             try (BaselineLinearStack b = new BaselineLinearStack(m.model())) {
@@ -118,13 +112,14 @@ final class BenchCommand implements Callable<Integer> {
             o.put("kernel", m.model().kernel().name());
             o.put("threads", TorchRuntime.threads());
             o.put("prompt_len", promptLen);
-            o.put("new_tokens", res.tokens().length);
+            o.put("new_tokens", generated);
             o.put("prefill_tokens_per_s", round(prefillTps));
             o.put("decode_tokens_per_s", round(decodeTps));
             o.put("decode_tokens_per_s_median_step", round(medianStepTps));
             o.put("matmul_bound_tokens_per_s", round(boundTps));
             o.put("efficiency", round(decodeTps / boundTps));
             o.put("efficiency_median_step", round(medianStepTps / boundTps)); // robust to bursts of contention
+            putStepFigures(o, decode, linearMs);
             o.put("baseline_linear_tokens_per_s", round(baseline.tokensPerSecond()));
             o.put("speedup_vs_baseline", round(decodeTps / baseline.tokensPerSecond()));
             o.put("weight_bytes_per_token", weightBytes);
@@ -150,6 +145,31 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println(o.toPrettyString());
         }
         return 0;
+    }
+
+    /**
+     * Per-step figures of the pure decode steps of one batch size: the median engine step, the median model-runner time
+     * (forward pass and sampling), the linear layers' time at that batch ({@code linearMs}, the matmul bound's step) and
+     * what the step spends outside them (attention, norms, RoPE, the KV cache, sampling, scheduling, detokenizing).
+     */
+    static void putStepFigures(ObjectNode o, List<StepRecorder.Step> decode, double linearMs) {
+        double stepMs = StepRecorder.medianStepMs(decode);
+        double forwardMs = StepRecorder.medianForwardMs(decode);
+        o.put("decode_steps", decode.size());
+        putNumber(o, "step_ms_p50", stepMs);
+        putNumber(o, "forward_ms_p50", forwardMs);
+        putNumber(o, "linear_ms", linearMs);
+        putNumber(o, "step_ms_outside_linears", stepMs - linearMs);
+        putNumber(o, "forward_ms_outside_linears", forwardMs - linearMs);
+    }
+
+    /** A rounded number, or null when it could not be measured (no step of that kind ran). */
+    static void putNumber(ObjectNode o, String name, double v) {
+        if (Double.isNaN(v)) {
+            o.putNull(name);
+        } else {
+            o.put(name, round(v));
+        }
     }
 
     /** Memory of a mode: RSS after load, peak RSS during load (VmHWM), and the bytes of the tensors the model keeps. */
@@ -201,12 +221,14 @@ final class BenchCommand implements Callable<Integer> {
             root.put("prompt_len", promptLen);
             root.put("new_tokens", newTokens);
             ArrayNode results = root.putArray("results");
-            try (Engine engine = new Engine(m, cfg, EngineListener.NONE);
+            StepRecorder recorder = new StepRecorder();
+            try (Engine engine = new Engine(m, cfg, recorder);
                  BaselineLinearStack baseline = noBaseline ? null : new BaselineLinearStack(m.model())) {
                 ThroughputBench.run(engine, Math.min(maxC, 4), 1, promptLen, 8, vocab); // warm-up
                 for (int c : concurrency) {
                     // the bound is timed before and after the level (see the single-stream case)
                     LinearStackBench.Result before = LinearStackBench.run(m.model(), c, 5);
+                    recorder.drain();
                     long rssBefore = Memory.rssBytes();
                     long anonBefore = Memory.anonRssBytes();
                     long heapBefore = Runtime.getRuntime().totalMemory();
@@ -219,6 +241,7 @@ final class BenchCommand implements Callable<Integer> {
                     long rssAfter = Memory.rssBytes();
                     long heapAfter = Runtime.getRuntime().totalMemory();
                     long anonAfter = Memory.anonRssBytes();
+                    List<StepRecorder.Step> decode = StepRecorder.decodeSteps(recorder.drain(), c);
                     LinearStackBench.Result after = LinearStackBench.run(m.model(), c, 5);
                     double boundTps = 2 * c / (before.stepSeconds() + after.stepSeconds());
                     LinearStackBench.Result base = baseline == null ? null : baseline.run(c, 5);
@@ -233,6 +256,9 @@ final class BenchCommand implements Callable<Integer> {
                     o.put("itl_ms_p50", round(ThroughputBench.percentile(r.itlMs(), 50)));
                     o.put("itl_ms_p99", round(ThroughputBench.percentile(r.itlMs(), 99)));
                     o.put("kv_usage_max", round(r.kvUsageMax()));
+                    // decode steps that ran all C sequences: their aggregate rate (prefill and ramp-down excluded)
+                    putNumber(o, "decode_tokens_per_s", StepRecorder.decodeTokensPerSecond(decode));
+                    putStepFigures(o, decode, c / boundTps * 1e3);
                     o.put("matmul_bound_tokens_per_s", round(boundTps));
                     o.put("efficiency", round(r.outputTokensPerSecond() / boundTps));
                     // the linear layers' time for one step of C tokens over the median inter-token latency: the same
