@@ -24,6 +24,7 @@ public final class Linear implements AutoCloseable {
     private final Tensor plain;            // [out, in] in the compute dtype, for PLAIN and GEMV, or null
     private final OneDnn.Packed prepacked; // oneDNN layout, or null
     private final IValue int8;             // fbgemm packed params (bias included), or null
+    private final QuantOps.Int8WeightOnly int8wo; // int8 [out, in] + per-row scales, or null
     private final Tensor int4;             // uint8 [out, in/2], or null
     private final Tensor int4ScalesZeros;  // bf16 [in/g, out, 2]
     private final long int4Group;
@@ -68,6 +69,7 @@ public final class Linear implements AutoCloseable {
             want.remove(LinearKernel.INT4_PACKED);
         } else {
             want.remove(LinearKernel.INT8_FBGEMM);
+            want.remove(LinearKernel.INT8_WEIGHT_ONLY);
             String unfit = want.contains(LinearKernel.INT4_PACKED) ? gptq.int4KernelUnfit() : null;
             if (unfit != null) {
                 want.remove(LinearKernel.INT4_PACKED);
@@ -75,13 +77,18 @@ public final class Linear implements AutoCloseable {
                         + ctx.dtype() + ", " + floatDefault);
             }
         }
+        if (want.contains(LinearKernel.INT8_WEIGHT_ONLY) && gptq == null
+                && !QuantOps.int8WeightOnlyFits(inFeatures, weight.scalar_type().intern())) {
+            want.remove(LinearKernel.INT8_WEIGHT_ONLY);
+            want.add(LinearKernel.INT8_FBGEMM); // still int8
+        }
         if (want.isEmpty()) {
             want.add(floatDefault);
         }
 
         Tensor w = weight;
         boolean needFloat = want.stream().anyMatch(LinearKernel::floatWeights)
-                || (gptq == null && want.contains(LinearKernel.INT8_FBGEMM));
+                || (gptq == null && want.stream().anyMatch(LinearKernel::int8));
         if (gptq != null) {
             if (want.contains(LinearKernel.INT4_PACKED)) {
                 int4 = QuantOps.get().int4Pack(gptq.q());
@@ -100,6 +107,7 @@ public final class Linear implements AutoCloseable {
             int4Group = 0;
         }
         this.int8 = want.contains(LinearKernel.INT8_FBGEMM) ? QuantOps.get().int8Pack(w, bias) : null;
+        this.int8wo = want.contains(LinearKernel.INT8_WEIGHT_ONLY) ? QuantOps.get().int8WeightOnlyPack(w, w.scalar_type().intern()) : null;
         this.prepacked = want.contains(LinearKernel.ONEDNN_PREPACKED) ? checkedPrepack(w, bias, want) : null;
         this.held = want;
         this.fallback = preferred(want);
@@ -132,7 +140,7 @@ public final class Linear implements AutoCloseable {
     }
 
     private static LinearKernel preferred(Set<LinearKernel> held) {
-        for (LinearKernel k : new LinearKernel[] {LinearKernel.INT4_PACKED, LinearKernel.INT8_FBGEMM,
+        for (LinearKernel k : new LinearKernel[] {LinearKernel.INT4_PACKED, LinearKernel.INT8_FBGEMM, LinearKernel.INT8_WEIGHT_ONLY,
                 LinearKernel.ONEDNN_PREPACKED, LinearKernel.PLAIN, LinearKernel.GEMV}) {
             if (held.contains(k)) {
                 return k;
@@ -163,16 +171,16 @@ public final class Linear implements AutoCloseable {
                 }
             }
             case INT8_FBGEMM -> QuantOps.get().int8Linear(x, int8); // bias packed with the weight
-            case INT4_PACKED -> {
-                Tensor y = QuantOps.get().int4Linear(x, int4, int4Group, int4ScalesZeros);
-                if (bias == null) {
-                    yield y;
-                }
-                Tensor yb = y.add(bias);
-                y.close();
-                yield yb;
-            }
+            case INT8_WEIGHT_ONLY -> withBias(QuantOps.get().int8WeightOnlyLinear(x, int8wo));
+            case INT4_PACKED -> withBias(QuantOps.get().int4Linear(x, int4, int4Group, int4ScalesZeros));
         };
+    }
+
+    private Tensor withBias(Tensor y) {
+        if (bias == null) {
+            return y;
+        }
+        return y.add_(bias);
     }
 
     private Tensor plainLinear(Tensor x) {
@@ -211,6 +219,7 @@ public final class Linear implements AutoCloseable {
         return switch (k) {
             case PLAIN, GEMV, ONEDNN_PREPACKED -> n * p.bytes();
             case INT8_FBGEMM -> n + outFeatures * 12;                    // int8 + per-channel scale, zero, column offset
+            case INT8_WEIGHT_ONLY -> n + outFeatures * p.bytes();        // int8 + per-channel scale
             case INT4_PACKED -> n / 2 + 4 * outFeatures * (inFeatures / Math.max(1, int4Group));
         };
     }
@@ -230,6 +239,9 @@ public final class Linear implements AutoCloseable {
         if (int4 != null) {
             sum += bytesOf(LinearKernel.INT4_PACKED, p);
         }
+        if (int8wo != null) {
+            sum += bytesOf(LinearKernel.INT8_WEIGHT_ONLY, p);
+        }
         return sum + (bias != null ? outFeatures * p.bytes() : 0);
     }
 
@@ -245,6 +257,9 @@ public final class Linear implements AutoCloseable {
         }
         if (int8 != null) {
             int8.close();
+        }
+        if (int8wo != null) {
+            int8wo.close();
         }
     }
 }

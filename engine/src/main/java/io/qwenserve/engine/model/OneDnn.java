@@ -132,7 +132,7 @@ final class OneDnn {
             Tensor actual = linear(x, p).to(ScalarType.Float);
             double err = actual.sub(expected).abs().max().item_double();
             double scale = expected.abs().max().item_double();
-            double tol = weight.scalar_type() == ScalarType.Float ? 1e-3 : 5e-2;
+            double tol = weight.scalar_type().intern() == ScalarType.Float ? 1e-3 : 5e-2;
             return err <= tol * scale + 1e-6;
         }
     }

@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * dynamic int8 (activations quantized too) within its quantization error.
  */
 class LinearKernelsTest {
-    static final long[] IN = {7, 40, 100, 176};
+    static final long[] IN = {7, 40, 48, 100, 176};
     static final long[] OUT = {5, 37, 100, 352, 400};
     static final long[] ROWS = {1, 3, 33};
 
@@ -37,7 +37,8 @@ class LinearKernelsTest {
     static Stream<Arguments> floatCases() {
         List<Arguments> out = new ArrayList<>();
         for (Precision p : new Precision[] {Precision.F32, Precision.BF16}) {
-            for (LinearKernel k : new LinearKernel[] {LinearKernel.GEMV, LinearKernel.ONEDNN_PREPACKED, LinearKernel.INT8_FBGEMM}) {
+            for (LinearKernel k : new LinearKernel[] {LinearKernel.GEMV, LinearKernel.ONEDNN_PREPACKED, LinearKernel.INT8_FBGEMM,
+                    LinearKernel.INT8_WEIGHT_ONLY}) {
                 out.add(Arguments.of(k, p));
             }
         }
@@ -56,10 +57,13 @@ class LinearKernelsTest {
                         Tensor b = withBias ? random(1, out, in).view(out).to(p.scalarType()) : null;
                         try (Linear plain = new Linear(new Tensor(w), b == null ? null : new Tensor(b), LinearKernel.PLAIN);
                              Linear tested = new Linear(new Tensor(w), b == null ? null : new Tensor(b), kernel)) {
-                            assertEquals(kernel, tested.kernelFor(1), "the layer holds " + kernel + " for [" + out + " x " + in + "]");
+                            // weight-only int8 takes 16-bit activations in groups of 16 inputs only; such layers run fbgemm
+                            LinearKernel expected = kernel == LinearKernel.INT8_WEIGHT_ONLY
+                                    && !QuantOps.int8WeightOnlyFits(in, p.scalarType()) ? LinearKernel.INT8_FBGEMM : kernel;
+                            assertEquals(expected, tested.kernelFor(1), "the layer holds " + expected + " for [" + out + " x " + in + "]");
                             for (long rows : ROWS) {
                                 Tensor x = random(rows, in, rows + 3 * in);
-                                if (kernel == LinearKernel.INT8_FBGEMM) {
+                                if (kernel.int8()) {
                                     assertRelativeError(plain.apply(x.to(p.scalarType())), tested.apply(x.to(p.scalarType())),
                                             0.015, kernel, p, in, out, rows);
                                 } else {
@@ -74,6 +78,35 @@ class LinearKernelsTest {
             }
         }
         assertEquals(IN.length * OUT.length * 2 * ROWS.length, n);
+    }
+
+    /** Weight-only int8 against PLAIN on its own dequantized weight (q * scale): rounding of the compute dtype only. */
+    @Test
+    void int8WeightOnlyAgreesWithPlainOnItsDequantizedWeight() {
+        for (Precision p : new Precision[] {Precision.F32, Precision.BF16}) {
+            for (long in : IN) {
+                if (!QuantOps.int8WeightOnlyFits(in, p.scalarType())) {
+                    continue;
+                }
+                for (long out : OUT) {
+                    try (InferenceMode ignored = new InferenceMode(); PointerScope scope = new PointerScope()) {
+                        Tensor w = random(out, in, 5 * in + out).to(p.scalarType());
+                        QuantOps.Int8WeightOnly q = QuantOps.get().int8WeightOnlyPack(w, p.scalarType());
+                        assertEquals(ScalarType.Char, q.q().scalar_type().intern());
+                        assertTrue(q.q().abs().max().item_int() <= 127);
+                        Tensor deq = q.q().to(ScalarType.Float).mul(q.scales().to(ScalarType.Float).unsqueeze(1)).to(p.scalarType());
+                        try (Linear plain = new Linear(new Tensor(deq), null, LinearKernel.PLAIN);
+                             Linear wo = new Linear(new Tensor(w), null, LinearKernel.INT8_WEIGHT_ONLY)) {
+                            for (long rows : ROWS) {
+                                Tensor x = random(rows, in, rows + 7 * in).to(p.scalarType());
+                                assertMaxError(plain.apply(x), wo.apply(x), tolerance(p), LinearKernel.INT8_WEIGHT_ONLY, p, in, out, rows);
+                            }
+                        }
+                        q.close();
+                    }
+                }
+            }
+        }
     }
 
     /**
