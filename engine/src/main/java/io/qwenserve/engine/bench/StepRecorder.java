@@ -1,5 +1,6 @@
 package io.qwenserve.engine.bench;
 
+import io.qwenserve.engine.model.Linear;
 import io.qwenserve.engine.sched.EngineListener;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -8,11 +9,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * Records every engine step ({@link EngineListener#onStep}) so that a benchmark can read per-step figures: the time of
- * a decode step of a given batch size, and from it the time a step spends outside the linear layers.
+ * a decode step of a given batch size and the part of it spent in the linear layers, timed inside the same step
+ * ({@link Linear#timeCalls}; steps run one at a time on the engine thread, which alone calls the model meanwhile).
  */
 public final class StepRecorder implements EngineListener {
     /** One engine step, as the engine reports it. */
-    public record Step(int numSeqs, int numTokens, int numDecode, long forwardNanos, long stepNanos) {
+    public record Step(int numSeqs, int numTokens, int numDecode, long forwardNanos, long stepNanos, long linearNanos) {
         /** Every scheduled token was a one-token decode. */
         public boolean pureDecode() {
             return numDecode == numTokens;
@@ -23,7 +25,7 @@ public final class StepRecorder implements EngineListener {
 
     @Override
     public void onStep(int numSeqs, int numTokens, int numDecode, long forwardNanos, long stepNanos) {
-        steps.add(new Step(numSeqs, numTokens, numDecode, forwardNanos, stepNanos));
+        steps.add(new Step(numSeqs, numTokens, numDecode, forwardNanos, stepNanos, Linear.takeTimedNanos()));
     }
 
     /** The steps recorded since the last call, oldest first. */
@@ -48,6 +50,21 @@ public final class StepRecorder implements EngineListener {
     /** Median of model-runner milliseconds (forward pass and sampling), NaN when empty. */
     public static double medianForwardMs(List<Step> steps) {
         return median(steps.stream().mapToDouble(s -> s.forwardNanos() / 1e6).toArray());
+    }
+
+    /** Median of the milliseconds each step spent in its linear layers, NaN when empty. */
+    public static double medianLinearMs(List<Step> steps) {
+        return median(steps.stream().mapToDouble(s -> s.linearNanos() / 1e6).toArray());
+    }
+
+    /** Median over steps of the step's milliseconds outside its own linear layers, NaN when empty. */
+    public static double medianStepMsOutsideLinears(List<Step> steps) {
+        return median(steps.stream().mapToDouble(s -> (s.stepNanos() - s.linearNanos()) / 1e6).toArray());
+    }
+
+    /** Median over steps of the model runner's milliseconds outside the step's linear layers, NaN when empty. */
+    public static double medianForwardMsOutsideLinears(List<Step> steps) {
+        return median(steps.stream().mapToDouble(s -> (s.forwardNanos() - s.linearNanos()) / 1e6).toArray());
     }
 
     /** Decode tokens per second over the given pure decode steps: their tokens over their summed step time. */

@@ -11,6 +11,7 @@ import io.qwenserve.engine.bench.Memory;
 import io.qwenserve.engine.bench.MemorySampler;
 import io.qwenserve.engine.bench.StepRecorder;
 import io.qwenserve.engine.bench.ThroughputBench;
+import io.qwenserve.engine.model.Linear;
 import io.qwenserve.engine.model.TorchRuntime;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sched.EngineConfig;
@@ -74,6 +75,7 @@ final class BenchCommand implements Callable<Integer> {
             long anonWarm = Memory.anonRssBytes();
             long heapWarm = Runtime.getRuntime().totalMemory();
             recorder.drain();
+            Linear.timeCalls(true);
             int generated;
             List<MemorySampler.Sample> quarters; // RSS through the generation: a step or a slope
             try (MemorySampler memory = new MemorySampler(250)) {
@@ -81,6 +83,7 @@ final class BenchCommand implements Callable<Integer> {
                 quarters = memory.quarters();
             }
             List<StepRecorder.Step> steps = recorder.drain();
+            Linear.timeCalls(false);
             long rssEnd = Memory.rssBytes();
             long anonEnd = Memory.anonRssBytes();
             long heapEnd = Runtime.getRuntime().totalMemory();
@@ -148,19 +151,19 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Per-step figures of the pure decode steps of one batch size: the median engine step, the median model-runner time
-     * (forward pass and sampling), the linear layers' time at that batch ({@code linearMs}, the matmul bound's step) and
-     * what the step spends outside them (attention, norms, RoPE, the KV cache, sampling, scheduling, detokenizing).
+     * Per-step figures of the pure decode steps of one batch size (medians): the engine step, the model runner (forward
+     * pass and sampling), the linear layers within the step, and what the step spends outside them (attention, norms,
+     * RoPE, the KV cache, sampling, scheduling, detokenizing), each step less its own linear time. {@code boundMs} is
+     * the matmul bound's step at that batch (the linear stack alone, timed outside the engine).
      */
-    static void putStepFigures(ObjectNode o, List<StepRecorder.Step> decode, double linearMs) {
-        double stepMs = StepRecorder.medianStepMs(decode);
-        double forwardMs = StepRecorder.medianForwardMs(decode);
+    static void putStepFigures(ObjectNode o, List<StepRecorder.Step> decode, double boundMs) {
         o.put("decode_steps", decode.size());
-        putNumber(o, "step_ms_p50", stepMs);
-        putNumber(o, "forward_ms_p50", forwardMs);
-        putNumber(o, "linear_ms", linearMs);
-        putNumber(o, "step_ms_outside_linears", stepMs - linearMs);
-        putNumber(o, "forward_ms_outside_linears", forwardMs - linearMs);
+        putNumber(o, "step_ms_p50", StepRecorder.medianStepMs(decode));
+        putNumber(o, "forward_ms_p50", StepRecorder.medianForwardMs(decode));
+        putNumber(o, "linear_ms_p50", StepRecorder.medianLinearMs(decode));
+        putNumber(o, "linear_ms_bound", boundMs);
+        putNumber(o, "step_ms_outside_linears", StepRecorder.medianStepMsOutsideLinears(decode));
+        putNumber(o, "forward_ms_outside_linears", StepRecorder.medianForwardMsOutsideLinears(decode));
     }
 
     /** A rounded number, or null when it could not be measured (no step of that kind ran). */
@@ -229,6 +232,7 @@ final class BenchCommand implements Callable<Integer> {
                     // the bound is timed before and after the level (see the single-stream case)
                     LinearStackBench.Result before = LinearStackBench.run(m.model(), c, 5);
                     recorder.drain();
+                    Linear.timeCalls(true);
                     long rssBefore = Memory.rssBytes();
                     long anonBefore = Memory.anonRssBytes();
                     long heapBefore = Runtime.getRuntime().totalMemory();
@@ -242,6 +246,7 @@ final class BenchCommand implements Callable<Integer> {
                     long heapAfter = Runtime.getRuntime().totalMemory();
                     long anonAfter = Memory.anonRssBytes();
                     List<StepRecorder.Step> decode = StepRecorder.decodeSteps(recorder.drain(), c);
+                    Linear.timeCalls(false);
                     LinearStackBench.Result after = LinearStackBench.run(m.model(), c, 5);
                     double boundTps = 2 * c / (before.stepSeconds() + after.stepSeconds());
                     LinearStackBench.Result base = baseline == null ? null : baseline.run(c, 5);

@@ -18,19 +18,23 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class Linear implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Linear.class.getName());
 
-    private final KernelPolicy policy;
-    private final Set<LinearKernel> held;  // kernels this layer has a weight form for
-    private final LinearKernel fallback;   // what runs when the policy picks a kernel this layer lacks
-    private final Tensor plain;            // [out, in] in the compute dtype, for PLAIN and GEMV, or null
-    private final OneDnn.Packed prepacked; // oneDNN layout, or null
-    private final IValue int8;             // fbgemm packed params (bias included), or null
-    private final QuantOps.Int8WeightOnly int8wo; // int8 [out, in] + per-row scales, or null
-    private final Tensor int4;             // uint8 [out, in/2], or null
-    private final Tensor int4ScalesZeros;  // bf16 [in/g, out, 2]
-    private final long int4Group;
+    // the policy and forms change only while the model loads (a measured policy, see retain)
+    private KernelPolicy policy;
+    private Set<LinearKernel> held;        // kernels this layer has a weight form for
+    private LinearKernel fallback;         // what runs when the policy picks a kernel this layer lacks
+    private Tensor plain;                  // [out, in] in the compute dtype, for PLAIN and GEMV, or null
+    private OneDnn.Packed prepacked;       // oneDNN layout, or null
+    private IValue int8;                   // fbgemm packed params (bias included), or null
+    private QuantOps.Int8WeightOnly int8wo; // int8 [out, in] + per-row scales, or null
+    private Tensor int4;                   // uint8 [out, in/2], or null
+    private Tensor int4ScalesZeros;        // bf16 [in/g, out, 2]
+    private long int4Group;
     private final Tensor bias;             // [out] in the compute dtype, or null
     private final long inFeatures;
     private final long outFeatures;
+
+    private static volatile boolean timed;
+    private static final java.util.concurrent.atomic.AtomicLong timedNanos = new java.util.concurrent.atomic.AtomicLong();
 
     /** A layer running one kernel for every batch size; takes ownership of {@code weight} and {@code bias}. */
     public Linear(Tensor weight, Tensor bias, LinearKernel kernel) {
@@ -155,9 +159,39 @@ public final class Linear implements AutoCloseable {
         return held.contains(k) ? k : fallback;
     }
 
+    /**
+     * Starts or stops adding the wall time of every {@link #apply} call to a process-wide counter (benchmarks: the time a
+     * step spends in its linear layers). On the CPU the calls are synchronous, so this is their compute time; on CUDA
+     * it is only the launch time.
+     */
+    public static void timeCalls(boolean on) {
+        timed = on;
+        timedNanos.set(0);
+    }
+
+    /** Nanoseconds spent in {@link #apply} since the last call (0 unless {@link #timeCalls} is on). */
+    public static long takeTimedNanos() {
+        return timedNanos.getAndSet(0);
+    }
+
     /** x: [T, in] -> [T, out]. */
     public Tensor apply(Tensor x) {
-        return switch (kernelFor(x.size(0))) {
+        if (!timed) {
+            return run(x);
+        }
+        long t0 = System.nanoTime();
+        Tensor y = run(x);
+        timedNanos.addAndGet(System.nanoTime() - t0);
+        return y;
+    }
+
+    private Tensor run(Tensor x) {
+        return applyWith(kernelFor(x.size(0)), x);
+    }
+
+    /** x: [T, in] -> [T, out] with kernel {@code k}, which this layer must hold (measurement). */
+    Tensor applyWith(LinearKernel k, Tensor x) {
+        return switch (k) {
             case ONEDNN_PREPACKED -> OneDnn.get().linear(x, prepacked);
             case PLAIN -> plainLinear(x);
             case GEMV -> {

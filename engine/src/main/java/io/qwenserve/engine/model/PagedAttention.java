@@ -2,8 +2,6 @@ package io.qwenserve.engine.model;
 
 import io.qwenserve.engine.config.ModelConfig;
 import org.bytedeco.pytorch.DoubleOptional;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
@@ -14,25 +12,28 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * sequence's context is read with one row gather through its block table.
  *
  * <ul>
- *   <li>Decode sequences (one query each) are attended together, padded to the longest context: queries grouped per KV
- *   head ({@code [B, kvHeads, group, headDim]}) so grouped-query attention never copies K/V; scores and the weighted
- *   sum are batched matrix products in the compute dtype, the softmax in float32.</li>
- *   <li>Each prefill chunk is one {@code scaled_dot_product_attention} call in float32 with its causal mask.</li>
+ *   <li>Decode sequences (one query each) are attended together in one {@code scaled_dot_product_attention} call,
+ *   padded to the longest context, queries grouped per KV head ({@code [B, kvHeads, group, headDim]}) so grouped-query
+ *   attention never copies K/V.</li>
+ *   <li>Each prefill chunk is one such call with its causal mask.</li>
  * </ul>
+ *
+ * Attention runs in float32 (the gathered rows are converted once): measured on the 0.5B shape at a 65-token context,
+ * float32 SDPA took 67-83 us per layer for one sequence against 116-162 us for batched bf16 products with a float32
+ * softmax, and was within 10-25% of them at 8 and 32 sequences (where bf16 scores also lose precision); libtorch's
+ * bf16 SDPA was 2-10x slower at 8 and 32.
  */
 final class PagedAttention {
     private final int heads;
     private final int kvHeads;
     private final int headDim;
     private final int group;
-    private final double scale;
 
     PagedAttention(ModelConfig cfg) {
         this.heads = cfg.numHeads();
         this.kvHeads = cfg.numKvHeads();
         this.headDim = cfg.headDim();
         this.group = cfg.groupSize();
-        this.scale = 1.0 / Math.sqrt(headDim);
     }
 
     /** q [T, heads * headDim] (any strides along T) -> [T, heads * headDim] in q's dtype. */
@@ -59,13 +60,13 @@ final class PagedAttention {
         int b = in.numDecode;
         int ctx = in.decodeMaxContext;
         Tensor qd = in.decodeStart >= 0 ? q.narrow(0, in.decodeStart, b) : torch.index_select(q, 0, in.decodeRows);
-        Tensor kv = torch.index_select(pool, 0, in.decodeGather).view(b, ctx, 2, kvHeads, headDim);
-        Tensor k = kv.select(2, 0).permute(0, 2, 3, 1);                              // [B, KV, hd, ctx]
-        Tensor v = kv.select(2, 1).transpose(1, 2);                                  // [B, KV, ctx, hd]
-        Tensor scores = torch.matmul(qd.view(b, kvHeads, group, headDim), k)         // [B, KV, g, ctx]
-                .to(ScalarType.Float).mul_(new Scalar(scale)).add_(in.decodeMask);
-        Tensor p = torch.softmax(scores, -1, new ScalarTypeOptional()).to(q.scalar_type());
-        return torch.matmul(p, v).view(b, (long) heads * headDim);                 // [B, KV, g, hd] -> [B, H hd]
+        Tensor kv = torch.index_select(pool, 0, in.decodeGather).to(ScalarType.Float).view(b, ctx, 2, kvHeads, headDim);
+        Tensor k = kv.select(2, 0).transpose(1, 2);                                  // [B, KV, ctx, hd]
+        Tensor v = kv.select(2, 1).transpose(1, 2);
+        Tensor qg = qd.to(ScalarType.Float).view(b, kvHeads, group, headDim);        // [B, KV, g, hd]
+        Tensor o = torch.scaled_dot_product_attention(qg, k, v, new TensorOptional(in.decodeMask), 0.0, false,
+                new DoubleOptional(), false);
+        return o.reshape(b, (long) heads * headDim).to(q.scalar_type());
     }
 
     private Tensor prefill(Tensor q, Tensor pool, StepInputs.Prefill p) {
