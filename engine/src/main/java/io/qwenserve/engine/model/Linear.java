@@ -221,6 +221,46 @@ public final class Linear implements AutoCloseable {
         return bias == null ? torch.linear(x, plain) : torch.linear(x, plain, new TensorOptional(bias));
     }
 
+    /**
+     * Switches to {@code chosen} (a policy measured while loading) and releases every weight form it never picks.
+     */
+    void retain(KernelPolicy chosen) {
+        Set<LinearKernel> keep = EnumSet.noneOf(LinearKernel.class);
+        for (LinearKernel k : chosen.kernels()) {
+            if (held.contains(k)) {
+                keep.add(k);
+            }
+        }
+        if (keep.isEmpty()) {
+            keep.add(fallback);
+        }
+        if (!keep.contains(LinearKernel.PLAIN) && !keep.contains(LinearKernel.GEMV) && plain != null) {
+            plain.close();
+            plain = null;
+        }
+        if (!keep.contains(LinearKernel.ONEDNN_PREPACKED) && prepacked != null) {
+            prepacked.close();
+            prepacked = null;
+        }
+        if (!keep.contains(LinearKernel.INT8_FBGEMM) && int8 != null) {
+            int8.close();
+            int8 = null;
+        }
+        if (!keep.contains(LinearKernel.INT8_WEIGHT_ONLY) && int8wo != null) {
+            int8wo.close();
+            int8wo = null;
+        }
+        if (!keep.contains(LinearKernel.INT4_PACKED) && int4 != null) {
+            int4.close();
+            int4ScalesZeros.close();
+            int4 = null;
+            int4ScalesZeros = null;
+        }
+        held = keep;
+        fallback = preferred(keep);
+        policy = chosen;
+    }
+
     /** The kernel of a one-row call (decode of one sequence). */
     public LinearKernel kernel() {
         return kernelFor(1);

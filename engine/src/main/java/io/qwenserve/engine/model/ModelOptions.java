@@ -69,7 +69,7 @@ public record ModelOptions(Precision precision, String device, LinearKernel kern
             return KernelPolicy.single(kernel);
         }
         if (kernelPolicy != null) {
-            return kernelPolicy;
+            return kernelPolicy.resolveAuto(cpu, quantization, gptq);
         }
         return KernelPolicy.defaultFor(cpu, precision, quantization, gptq);
     }
