@@ -98,9 +98,11 @@ final class BenchCommand implements Callable<Integer> {
             double stepMs = StepRecorder.medianStepMs(decode);
             double medianStepTps = 1e3 / stepMs;
             long rssModel = Memory.rssBytes();
-            LinearStackBench.Result baseline;
-            try (BaselineLinearStack b = new BaselineLinearStack(m.model())) {
-                baseline = b.run(1, 10);
+            LinearStackBench.Result baseline = null;
+            if (!noBaseline) {
+                try (BaselineLinearStack b = new BaselineLinearStack(m.model())) {
+                    baseline = b.run(1, 10);
+                }
             }
             double bandwidth = Memory.readBandwidthBytesPerSecond();
             long weightBytes = m.model().weightBytesPerStep();
@@ -123,8 +125,10 @@ final class BenchCommand implements Callable<Integer> {
             o.put("efficiency", round(decodeTps / boundTps));
             o.put("efficiency_median_step", round(medianStepTps / boundTps)); // robust to bursts of contention
             putStepFigures(o, decode, linearMs);
-            o.put("baseline_linear_tokens_per_s", round(baseline.tokensPerSecond()));
-            o.put("speedup_vs_baseline", round(decodeTps / baseline.tokensPerSecond()));
+            if (baseline != null) {
+                o.put("baseline_linear_tokens_per_s", round(baseline.tokensPerSecond()));
+                o.put("speedup_vs_baseline", round(decodeTps / baseline.tokensPerSecond()));
+            }
             o.put("weight_bytes_per_token", weightBytes);
             o.put("resident_weight_mb", m.model().residentWeightBytes() >> 20);
             o.put("memory_read_gb_per_s", round(bandwidth / 1e9));
