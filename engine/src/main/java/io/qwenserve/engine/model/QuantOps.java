@@ -6,6 +6,7 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Dispatcher;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.OperatorHandle;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -143,8 +144,11 @@ final class QuantOps {
             Tensor hi = weight.amax(new long[] {1}, true).to(ScalarType.Float);
             Tensor lo = weight.amin(new long[] {1}, true).to(ScalarType.Float).neg();
             Tensor scale = torch.maximum(hi, lo).div(new Scalar(127.0)).clamp_min(new Scalar(1e-10)).to(activations);
-            Tensor q = weight.to(ScalarType.Float).div(scale.to(ScalarType.Float)).round()
-                    .clamp(new ScalarOptional(new Scalar(-127)), new ScalarOptional(new Scalar(127))).to(ScalarType.Char).contiguous();
+            // one float32 copy of the layer, quantized in place (the output head is the largest: 545 MB for the 0.5B shape)
+            Tensor wf = weight.to(ScalarType.Float, false, true, new MemoryFormatOptional()); // a copy even for fp32
+            wf.div_(scale.to(ScalarType.Float)).round_().clamp_(new ScalarOptional(new Scalar(-127)), new ScalarOptional(new Scalar(127)));
+            Tensor q = wf.to(ScalarType.Char).contiguous();
+            wf.close();
             Tensor s = scale.view(-1).contiguous();
             q.retainReference();
             s.retainReference();
