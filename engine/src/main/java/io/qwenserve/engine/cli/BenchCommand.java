@@ -61,7 +61,7 @@ final class BenchCommand implements Callable<Integer> {
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         StepRecorder recorder = new StepRecorder();
         try (LoadedModel m = modelArgs.load();
-             Engine engine = new Engine(m, EngineConfig.defaults().withMaxNumSeqs(1).withMaxBatchTokens(Math.max(512, promptLen))
+             Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1).withMaxBatchTokens(Math.max(512, promptLen))
                      .withKvCacheTokens(promptLen + newTokens + 64).withMaxModelLen(promptLen + newTokens + 16), recorder)) {
             int vocab = Math.min(m.tokenizer().vocabSize(), m.config().vocabSize()) - 208;
             SplittableRandom r = new SplittableRandom(42);
@@ -214,7 +214,7 @@ final class BenchCommand implements Callable<Integer> {
         ObjectMapper om = new ObjectMapper();
         ObjectNode root = om.createObjectNode();
         try (LoadedModel m = modelArgs.load()) {
-            EngineConfig cfg = EngineConfig.defaults().withMaxNumSeqs(Math.max(maxC, 1))
+            EngineConfig cfg = EngineConfig.defaults().withMaxBatch(Math.max(maxC, 1))
                     .withMaxBatchTokens(Math.max(512, maxC)).withKvCacheTokens(maxC * (promptLen + newTokens + 32))
                     .withMaxModelLen(promptLen + newTokens + 16);
             int vocab = Math.min(m.tokenizer().vocabSize(), m.config().vocabSize()) - 208;

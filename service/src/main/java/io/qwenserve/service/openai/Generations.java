@@ -4,7 +4,6 @@ import io.qwenserve.engine.api.GenerationEvent;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.GenerationStream;
 import io.qwenserve.engine.sched.Engine;
-import io.qwenserve.service.api.RequestMapper;
 import io.qwenserve.service.engine.EngineHolder;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
@@ -27,6 +26,7 @@ final class Generations {
     static final class UsageCounter {
         private final int n;
         private int prompt;
+        private int cachedPrompt;
         private int completion;
 
         UsageCounter(int n) {
@@ -35,32 +35,20 @@ final class Generations {
 
         void add(int index, GenerationEvent.Final f) {
             prompt += index % n == 0 ? f.usage().promptTokens() : 0;
+            cachedPrompt += index % n == 0 ? f.usage().cachedPromptTokens() : 0;
             completion += f.usage().completionTokens();
         }
 
         Usage usage() {
-            return Usage.of(prompt, completion);
+            return Usage.of(prompt, completion, cachedPrompt);
         }
     }
 
     private Generations() {
     }
 
-    static Multi<ChoiceEvent> submit(EngineHolder holder, RequestMapper mapper, Engine engine, List<GenerationRequest> requests) {
-        List<GenerationStream> streams = new ArrayList<>();
-        try {
-            Object checked = null;
-            for (GenerationRequest r : requests) {
-                if (r.prompt() != checked) { // the choices of one prompt share it
-                    mapper.checkPromptLength(engine.tokenize(r.prompt()).length);
-                    checked = r.prompt();
-                }
-                streams.add(engine.submit(r));
-            }
-        } catch (RuntimeException e) {
-            streams.forEach(GenerationStream::cancel);
-            throw e;
-        }
+    static Multi<ChoiceEvent> submit(EngineHolder holder, Engine engine, List<GenerationRequest> requests) {
+        List<GenerationStream> streams = engine.submitAll(requests); // all or none; the choices of a prompt share it
         List<Multi<ChoiceEvent>> tagged = new ArrayList<>();
         for (int i = 0; i < streams.size(); i++) {
             int index = i;

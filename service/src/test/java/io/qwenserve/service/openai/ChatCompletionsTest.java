@@ -11,6 +11,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -72,6 +73,23 @@ class ChatCompletionsTest {
         assertTrue(completion >= 1 && completion <= 8, "completion tokens " + completion);
         assertEquals(prompt + completion, j.getInt("usage.total_tokens"));
         assertNull(j.get("choices[0].message.tool_calls"), "no tool_calls without tools");
+    }
+
+    @Test
+    void aRepeatedLongPromptIsServedFromThePrefixCache() {
+        String system = "You answer questions about the JVM. ".repeat(12); // several full KV blocks of one prompt
+        String body = "{\"messages\": [{\"role\": \"system\", \"content\": \"" + system + "\"},"
+                + " {\"role\": \"user\", \"content\": \"What is a safepoint?\"}], \"temperature\": 0, \"max_tokens\": 2}";
+        double hitsBefore = registry.get("qwen.prefix_cache_hits").counter().count();
+        given().contentType(ContentType.JSON).body(body).when().post("/v1/chat/completions").then().statusCode(200);
+        JsonPath again = given().contentType(ContentType.JSON).body(body).when().post("/v1/chat/completions")
+                .then().statusCode(200).extract().jsonPath();
+        int prompt = again.getInt("usage.prompt_tokens");
+        int cached = again.getInt("usage.prompt_tokens_details.cached_tokens");
+        assertTrue(cached >= prompt - 16 && cached < prompt, "all full blocks but the last token's: " + cached + " of " + prompt);
+        assertTrue(registry.get("qwen.prefix_cache_hits").counter().count() >= hitsBefore + cached);
+        String metrics = given().get("/q/metrics").asString();
+        assertTrue(metrics.contains("qwen_prefix_cache_queries_total") && metrics.contains("qwen_prefix_cache_hits_total"), metrics);
     }
 
     @Test
@@ -221,11 +239,7 @@ class ChatCompletionsTest {
         assertEquals(3, events);
         assertTrue(holder.engine().stats().running() >= 1 || holder.engine().stats().kvBlocksUsed() > 0, "generating");
         r.body().close(); // the client goes away mid-answer
-        long until = System.currentTimeMillis() + 15_000;
-        while ((holder.engine().stats().running() > 0 || holder.engine().stats().kvBlocksUsed() > 0)
-                && System.currentTimeMillis() < until) {
-            Thread.sleep(20);
-        }
+        holder.engine().awaitStats(s -> s.running() == 0 && s.kvBlocksUsed() == 0, Duration.ofSeconds(15));
         holder.engine().checkInvariants();
         assertEquals(0, holder.engine().stats().running(), "the generation was cancelled");
         assertEquals(0, holder.engine().stats().kvBlocksUsed(), "its blocks were freed");
@@ -241,17 +255,9 @@ class ChatCompletionsTest {
                     + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().write(body);
             socket.getOutputStream().flush();
-            long until = System.currentTimeMillis() + 10_000;
-            while (holder.engine().stats().running() < 1 && System.currentTimeMillis() < until) {
-                Thread.sleep(5);
-            }
-            assertEquals(1, holder.engine().stats().running(), "generating");
+            assertEquals(1, holder.engine().awaitStats(s -> s.running() >= 1, Duration.ofSeconds(10)).running(), "generating");
         } // the client goes away without its answer
-        long until = System.currentTimeMillis() + 15_000;
-        while ((holder.engine().stats().running() > 0 || holder.engine().stats().kvBlocksUsed() > 0)
-                && System.currentTimeMillis() < until) {
-            Thread.sleep(20);
-        }
+        holder.engine().awaitStats(s -> s.running() == 0 && s.kvBlocksUsed() == 0, Duration.ofSeconds(15));
         assertEquals(0, holder.engine().stats().running(), "the generation was cancelled");
         assertEquals(0, holder.engine().stats().kvBlocksUsed(), "its blocks were freed");
         assertEquals(cancelledBefore + 1, cancelled(), "it ended as cancelled, not by itself");
