@@ -112,6 +112,9 @@ public interface QwenConfig {
          * cache may use together (default 0.90); the KV cache gets the rest of it.
          */
         OptionalDouble gpuMemoryUtilization();
+
+        /** libtorch intra-op threads (unset or 0: every processor the process may run on). */
+        OptionalInt threads();
     }
 
     /** Server-wide defaults for unset request parameters; unset here falls back to the model's generation_config.json. */
