@@ -15,11 +15,16 @@ final class CharSet {
     static final CharSet ALL = of(0, MAX);
     static final CharSet DIGIT = of('0', '9');
     static final CharSet WORD = of('a', 'z').union(of('A', 'Z')).union(DIGIT).union(of('_'));
-    /** ECMAScript {@code \s}: WhiteSpace and LineTerminator. */
-    static final CharSet SPACE = ofChars("\t\n\u000B\f\r \u00A0\u1680\u2028\u2029\u202F\u205F\u3000\uFEFF")
-            .union(of(0x2000, 0x200A));
-    /** ECMAScript {@code .}: anything but a line terminator. */
-    static final CharSet DOT = ofChars("\n\r\u2028\u2029").negate();
+    /**
+     * {@code \s}: ASCII whitespace, and {@code \S}: anything but Unicode whitespace. Regex engines disagree on
+     * both (ECMAScript's {@code \s} is Unicode, Java's is ASCII); taking the narrower meaning of each keeps every
+     * output a match for either.
+     */
+    static final CharSet SPACE = ofChars("\t\n\u000B\f\r ");
+    static final CharSet NOT_SPACE = ofChars("\t\n\u000B\f\r \u0085\u00A0\u1680\u2028\u2029\u202F\u205F\u3000\uFEFF")
+            .union(of(0x2000, 0x200A)).negate();
+    /** {@code .}: anything but a line terminator of ECMAScript or Java. */
+    static final CharSet DOT = ofChars("\n\r\u0085\u2028\u2029").negate();
 
     /** lo0, hi0, lo1, hi1, ... with surrogates removed. */
     private final int[] ranges;

@@ -224,7 +224,7 @@ final class JsonSchemaCompiler {
 
     private Nfa.Frag ref(String ref, String path) {
         if (!ref.startsWith("#")) {
-            throw new StructuredOutputException("only local references (#...) are supported, not " + ref + " at " + path, "$ref");
+            throw new StructuredOutputException("$ref " + ref + " at " + path + " is not supported: only local references (#...)", "$ref");
         }
         if (inlining.contains(ref)) {
             Integer rule = ruleByRef.get(ref);

@@ -149,7 +149,8 @@ final class JsonTerminals {
         Nfa.Frag frac = nfa.seq(nfa.literal("."), digits(1, MAX_DIGITS));
         if (lo == null && hi == null) {
             Nfa.Frag exp = nfa.seq(nfa.chars(CharSet.ofChars("eE")), nfa.opt(nfa.chars(CharSet.ofChars("+-"))), digits(1, 2));
-            return nfa.seq(integer(null, null), nfa.opt(frac), nfa.opt(exp));
+            Nfa.Frag negativeFraction = nfa.seq(nfa.literal("-0"), frac); // -0.5: its integer part is no integer
+            return nfa.seq(nfa.alt(List.of(nfa.seq(integer(null, null), nfa.opt(frac)), negativeFraction)), nfa.opt(exp));
         }
         BigInteger a = lo == null ? INT_LIMIT.negate()
                 : loExclusive ? lo.setScale(0, RoundingMode.FLOOR).toBigInteger().add(BigInteger.ONE)
@@ -166,6 +167,9 @@ final class JsonTerminals {
         List<Nfa.Frag> options = new ArrayList<>(intRange(a, b, false));
         // k.f lies in [k, k+1) and -k.f in (-k-1, -k]: whole fractions stay in range
         options.addAll(withFraction(intRange(a.max(BigInteger.ZERO), b.subtract(BigInteger.ONE), true)));
+        if (a.signum() < 0 && b.signum() >= 0) {
+            options.add(nfa.seq(nfa.literal("-0"), nfa.literal("."), digits(1, MAX_DIGITS))); // (-1, 0]
+        }
         BigInteger negLo = b.negate().max(BigInteger.ONE), negHi = a.negate().subtract(BigInteger.ONE);
         if (negLo.compareTo(negHi) <= 0) {
             options.addAll(withFraction(List.of(nfa.seq(nfa.literal("-"), nfa.alt(nonNegative(negLo, negHi))))));

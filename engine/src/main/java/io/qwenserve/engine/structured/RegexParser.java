@@ -256,7 +256,7 @@ final class RegexParser {
             case 'w' -> CharSet.WORD;
             case 'W' -> CharSet.WORD.negate();
             case 's' -> CharSet.SPACE;
-            case 'S' -> CharSet.SPACE.negate();
+            case 'S' -> CharSet.NOT_SPACE;
             case 'n' -> CharSet.of('\n');
             case 'r' -> CharSet.of('\r');
             case 't' -> CharSet.of('\t');
