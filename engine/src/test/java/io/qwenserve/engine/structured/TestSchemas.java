@@ -143,27 +143,7 @@ final class TestSchemas {
             {"type": "array", "items": {"type": "string", "format": "date"}, "minItems": 2, "maxItems": 2}""";
 
     /** The 20-property schema of the bench. */
-    static final String TWENTY = twenty();
-
-    static String twenty() {
-        StringBuilder props = new StringBuilder();
-        StringBuilder req = new StringBuilder();
-        String[] kinds = {
-            "{\"type\": \"string\", \"maxLength\": 16}", "{\"type\": \"integer\", \"minimum\": 0, \"maximum\": 100000}",
-            "{\"type\": \"number\"}", "{\"type\": \"boolean\"}", "{\"enum\": [\"low\", \"medium\", \"high\"]}",
-            "{\"type\": \"string\", \"format\": \"date\"}", "{\"type\": \"array\", \"items\": {\"type\": \"integer\"}, \"maxItems\": 4}",
-            "{\"type\": [\"string\", \"null\"], \"maxLength\": 8}", "{\"type\": \"string\", \"format\": \"email\"}",
-            "{\"type\": \"object\", \"properties\": {\"a\": {\"type\": \"integer\"}, \"b\": {\"type\": \"string\", \"maxLength\": 6}}, \"required\": [\"a\"]}"};
-        for (int i = 0; i < 20; i++) {
-            if (i > 0) {
-                props.append(", ");
-                req.append(", ");
-            }
-            props.append("\"field_").append(i).append("\": ").append(kinds[i % kinds.length]);
-            req.append("\"field_").append(i).append('"');
-        }
-        return "{\"type\": \"object\", \"properties\": {" + props + "}, \"required\": [" + req + "], \"additionalProperties\": false}";
-    }
+    static final String TWENTY = FormatBenchmark.propertiesSchema(20);
 
     static final List<String> ALL = List.of(PERSON, ORDER, TUPLES, ENUMS, UNIONS, REFS, TREE, ROOT_RECURSION, STRINGS,
             FORMATS, NUMBERS, EXTRA, FREE, TOP_ARRAY, TWENTY);
