@@ -34,7 +34,7 @@ final class JsonSchemaCompiler {
     static final ObjectMapper JSON = new ObjectMapper();
 
     private final JsonNode root;
-    private final Nfa nfa = new Nfa(Grammar.MAX_NFA_STATES);
+    private final Nfa nfa;
     private final JsonTerminals t;
     private final JsonArrays arrays;
     private final Map<String, Integer> ruleByRef = new HashMap<>();
@@ -42,7 +42,8 @@ final class JsonSchemaCompiler {
     private Deque<String> inlining = new ArrayDeque<>();
     private int anyValueRule = -1;
 
-    private JsonSchemaCompiler(JsonNode root, int maxWhitespace) {
+    private JsonSchemaCompiler(Nfa nfa, JsonNode root, int maxWhitespace) {
+        this.nfa = nfa;
         this.root = root;
         this.t = new JsonTerminals(nfa, maxWhitespace);
         this.arrays = new JsonArrays(nfa, t, this);
@@ -50,6 +51,22 @@ final class JsonSchemaCompiler {
 
     /** @throws StructuredOutputException for invalid JSON, invalid or unsupported schemas */
     static Grammar compile(String schemaJson, int maxWhitespace) {
+        Nfa nfa = new Nfa(Grammar.MAX_NFA_STATES);
+        int main = nfa.newRule();
+        nfa.define(main, fragment(nfa, parse(schemaJson), maxWhitespace));
+        return Grammar.of(nfa);
+    }
+
+    /** JSON mode: any JSON object. */
+    static Grammar jsonObject(int maxWhitespace) {
+        Nfa nfa = new Nfa(Grammar.MAX_NFA_STATES);
+        int main = nfa.newRule();
+        JsonSchemaCompiler c = new JsonSchemaCompiler(nfa, JSON.createObjectNode(), maxWhitespace);
+        nfa.define(main, c.anyObject());
+        return Grammar.of(nfa);
+    }
+
+    static JsonNode parse(String schemaJson) {
         JsonNode node;
         try {
             node = JSON.readTree(schemaJson);
@@ -59,25 +76,22 @@ final class JsonSchemaCompiler {
         if (node == null || !(node.isObject() || node.isBoolean())) {
             throw new StructuredOutputException("a JSON schema must be an object or a boolean");
         }
-        return new JsonSchemaCompiler(node, maxWhitespace).build(c -> c.schema(c.root, "#"));
+        return node;
     }
 
-    /** JSON mode: any JSON object. */
-    static Grammar jsonObject(int maxWhitespace) {
-        return new JsonSchemaCompiler(JSON.createObjectNode(), maxWhitespace).build(JsonSchemaCompiler::anyObject);
-    }
-
-    private Grammar build(java.util.function.Function<JsonSchemaCompiler, Nfa.Frag> body) {
-        int main = nfa.newRule();
-        nfa.define(main, body.apply(this));
-        while (!pendingRules.isEmpty()) {
-            String ref = pendingRules.pop();
-            Deque<String> saved = inlining;
-            inlining = new ArrayDeque<>(List.of(ref));
-            nfa.define(ruleByRef.get(ref), schema(resolve(ref), ref));
-            inlining = saved;
+    /**
+     * The values of {@code schema} as a fragment of {@code nfa}, in the rule being built; the rules its recursion
+     * needs are added to {@code nfa} (so several schemas can share one automaton).
+     */
+    static Nfa.Frag fragment(Nfa nfa, JsonNode schema, int maxWhitespace) {
+        JsonSchemaCompiler c = new JsonSchemaCompiler(nfa, schema, maxWhitespace);
+        Nfa.Frag body = c.schema(schema, "#");
+        while (!c.pendingRules.isEmpty()) {
+            String ref = c.pendingRules.pop();
+            c.inlining = new ArrayDeque<>(List.of(ref));
+            nfa.define(c.ruleByRef.get(ref), c.schema(c.resolve(ref), ref));
         }
-        return Grammar.of(nfa);
+        return body;
     }
 
     // ---- dispatch ----

@@ -59,6 +59,11 @@ final class Nfa {
         head[from] = edges++;
     }
 
+    /** A byte-range move between existing states (for automata built directly, like the ReAct free text). */
+    void byteEdge(int from, int lo, int hi, int to) {
+        edge(from, lo, hi, to);
+    }
+
     /** An epsilon move, for shapes the combinators do not cover (loops over shared states). */
     void connect(int from, int to) {
         edge(from, EPS, EPS, to);

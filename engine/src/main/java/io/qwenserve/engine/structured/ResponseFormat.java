@@ -12,7 +12,7 @@ import java.util.Objects;
  * @param value   the JSON Schema text ({@link Type#JSON_SCHEMA}) or the regex ({@link Type#REGEX}); null otherwise
  * @param choices the allowed outputs ({@link Type#CHOICE}); empty otherwise
  */
-public record ResponseFormat(Type type, String value, List<String> choices) {
+public record ResponseFormat(Type type, String value, List<String> choices) implements OutputConstraint {
     public enum Type { JSON_OBJECT, JSON_SCHEMA, REGEX, CHOICE }
 
     public ResponseFormat {

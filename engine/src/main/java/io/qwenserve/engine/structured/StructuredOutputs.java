@@ -31,7 +31,7 @@ public final class StructuredOutputs {
     private final TokenTrie trie;
     private final MaskCache masks;
     private final GrammarMatcher.TokenBytes tokenBytes;
-    private final LinkedHashMap<ResponseFormat, CompiledGrammar> compiled;
+    private final LinkedHashMap<OutputConstraint, CompiledGrammar> compiled;
 
     public StructuredOutputs(QwenTokenizer tokenizer, Options options) {
         this.tokenizer = tokenizer;
@@ -62,8 +62,8 @@ public final class StructuredOutputs {
      *
      * @throws StructuredOutputException if the format is invalid or unsupported; the message names the problem
      */
-    public CompiledGrammar compile(ResponseFormat format) {
-        ResponseFormat key = canonical(format);
+    public CompiledGrammar compile(OutputConstraint format) {
+        OutputConstraint key = canonical(format);
         synchronized (compiled) {
             CompiledGrammar g = compiled.get(key);
             if (g != null) {
@@ -79,7 +79,7 @@ public final class StructuredOutputs {
                 return prior;
             }
             if (compiled.size() > options.maxFormats()) {
-                Map.Entry<ResponseFormat, CompiledGrammar> eldest = compiled.entrySet().iterator().next();
+                Map.Entry<OutputConstraint, CompiledGrammar> eldest = compiled.entrySet().iterator().next();
                 compiled.remove(eldest.getKey());
                 masks.evict(eldest.getValue());
             }
@@ -92,7 +92,7 @@ public final class StructuredOutputs {
         return new GrammarMatcher(grammar, tokenBytes, endIds.stream().mapToInt(Integer::intValue).toArray());
     }
 
-    public GrammarMatcher matcher(ResponseFormat format, Collection<Integer> endIds) {
+    public GrammarMatcher matcher(OutputConstraint format, Collection<Integer> endIds) {
         return matcher(compile(format), endIds);
     }
 
@@ -109,7 +109,11 @@ public final class StructuredOutputs {
         return trie.nodes;
     }
 
-    private Grammar grammar(ResponseFormat f) {
+    private Grammar grammar(OutputConstraint c) {
+        if (c instanceof ToolCallFormat t) {
+            return ReactGrammar.compile(t, options.maxWhitespace());
+        }
+        ResponseFormat f = (ResponseFormat) c;
         return switch (f.type()) {
             case JSON_OBJECT -> JsonSchemaCompiler.jsonObject(options.maxWhitespace());
             case JSON_SCHEMA -> JsonSchemaCompiler.compile(f.value(), options.maxWhitespace());
@@ -129,18 +133,33 @@ public final class StructuredOutputs {
     }
 
     /** JSON schemas keyed by their parsed form, so formatting differences share one entry. */
-    private static ResponseFormat canonical(ResponseFormat f) {
-        if (f.type() != ResponseFormat.Type.JSON_SCHEMA) {
-            return f;
+    private static OutputConstraint canonical(OutputConstraint c) {
+        if (c instanceof ToolCallFormat t) {
+            return new ToolCallFormat(t.tools().stream()
+                    .map(tool -> new ToolCallFormat.Tool(tool.name(), canonicalJson(tool.parametersJson()))).toList(),
+                    t.mode(), t.forced());
+        }
+        ResponseFormat f = (ResponseFormat) c;
+        return f.type() == ResponseFormat.Type.JSON_SCHEMA ? ResponseFormat.jsonSchema(canonicalJson(f.value())) : f;
+    }
+
+    private static String canonicalJson(String json) {
+        if (json == null) {
+            return null;
         }
         try {
-            return ResponseFormat.jsonSchema(JsonSchemaCompiler.JSON.writeValueAsString(JsonSchemaCompiler.JSON.readTree(f.value())));
+            return JsonSchemaCompiler.JSON.writeValueAsString(JsonSchemaCompiler.JSON.readTree(json));
         } catch (Exception e) {
-            return f; // compile reports the parse error
+            return json; // compile reports the parse error
         }
     }
 
-    private static String describe(ResponseFormat f) {
+    private static String describe(OutputConstraint c) {
+        if (c instanceof ToolCallFormat t) {
+            return "tool calls (" + t.mode().name().toLowerCase() + "): "
+                    + String.join(", ", t.tools().stream().map(ToolCallFormat.Tool::name).toList());
+        }
+        ResponseFormat f = (ResponseFormat) c;
         String v = switch (f.type()) {
             case JSON_OBJECT -> "";
             case JSON_SCHEMA, REGEX -> f.value();

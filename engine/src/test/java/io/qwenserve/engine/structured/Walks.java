@@ -23,14 +23,14 @@ final class Walks {
     static final Set<Integer> END_IDS = Set.of(QwenTokenizer.ENDOFTEXT, QwenTokenizer.IM_END);
 
     static final int FINISH_AFTER = 400;
-    private static final String FINISHERS = "\"}]0123456789aeflnrstu:";
+    private static final String FINISHERS = "\"}]0123456789aeflnrstu:\n";
 
     private Walks() {}
 
     /** A walk's output: the text, its token ids, and whether it ended with an end id (complete). */
     record Walk(String text, byte[] bytes, List<Integer> ids, boolean complete) {}
 
-    static Walk walk(ResponseFormat format, Random rnd, int maxTokens) {
+    static Walk walk(OutputConstraint format, Random rnd, int maxTokens) {
         return walk(OUTPUTS.matcher(format, END_IDS), rnd, maxTokens, 0.5);
     }
 
