@@ -19,7 +19,7 @@ final class MatchState {
     final boolean accepting;
     private final int hash;
     /** Transitions by byte, filled on demand (benign races: entries are interned, immutable states). */
-    private volatile MatchState[] next;
+    private MatchState[] next;
 
     MatchState(Frame[] frames, boolean accepting) {
         Arrays.sort(frames, ORDER);
