@@ -16,8 +16,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * accepting state with an empty stack below it means the output may end.
  */
 public final class CompiledGrammar {
-    /** Past this many interned states the table is cleared (states stay valid; only sharing is lost). */
-    private static final int MAX_INTERNED = 200_000;
+    /**
+     * Past this many interned states the table is cleared (states stay valid and masks stay cached, keyed by value;
+     * only sharing of transition memos is lost). Bounds a format's run-time heap to about 25 MB.
+     */
+    private static final int MAX_INTERNED = 20_000;
 
     private final Grammar grammar;
     private final TokenTrie trie;
