@@ -3,11 +3,11 @@ package io.qwenserve.engine.structured;
 import java.util.List;
 
 /** Schemas that cover the supported JSON Schema subset (README, "Structured output"), one concern or more each. */
-final class TestSchemas {
+public final class TestSchemas {
     private TestSchemas() {}
 
     /** Types, required/optional properties, additionalProperties false, a list of types, boolean and null. */
-    static final String PERSON = """
+    public static final String PERSON = """
             {"type": "object",
              "properties": {
                "name": {"type": "string", "maxLength": 12},
@@ -20,7 +20,7 @@ final class TestSchemas {
              "additionalProperties": false}""";
 
     /** Arrays: items, minItems, maxItems; nested objects. */
-    static final String ORDER = """
+    public static final String ORDER = """
             {"type": "object",
              "properties": {
                "id": {"type": "integer"},
@@ -33,7 +33,7 @@ final class TestSchemas {
              "required": ["id", "lines"]}""";
 
     /** prefixItems with items false (a tuple), and a tuple followed by typed items. */
-    static final String TUPLES = """
+    public static final String TUPLES = """
             {"type": "object",
              "properties": {
                "point": {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}], "items": false, "minItems": 2},
@@ -42,7 +42,7 @@ final class TestSchemas {
              "required": ["point", "row"]}""";
 
     /** enum and const, including non-ASCII and escaped strings, numbers, null and objects. */
-    static final String ENUMS = """
+    public static final String ENUMS = """
             {"type": "object",
              "properties": {
                "color": {"enum": ["red", "grün", "蓝色", "say \\"hi\\"", "tab\\there"]},
@@ -53,7 +53,7 @@ final class TestSchemas {
              "required": ["color", "level", "kind", "shape"]}""";
 
     /** anyOf and oneOf with disjoint alternatives. */
-    static final String UNIONS = """
+    public static final String UNIONS = """
             {"type": "object",
              "properties": {
                "value": {"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": 6}, {"type": "null"}]},
@@ -64,7 +64,7 @@ final class TestSchemas {
              "required": ["value", "shape"]}""";
 
     /** Non-recursive $ref into $defs (and the older definitions), referenced twice. */
-    static final String REFS = """
+    public static final String REFS = """
             {"$defs": {"address": {"type": "object",
                          "properties": {"city": {"type": "string", "maxLength": 10}, "zip": {"type": "string", "pattern": "[0-9]{5}"}},
                          "required": ["city", "zip"], "additionalProperties": false}},
@@ -75,7 +75,7 @@ final class TestSchemas {
              "required": ["home", "tag"]}""";
 
     /** A recursive $ref (a tree). */
-    static final String TREE = """
+    public static final String TREE = """
             {"$defs": {"node": {"type": "object",
                          "properties": {"v": {"type": "integer", "minimum": 0, "maximum": 9},
                                         "kids": {"type": "array", "maxItems": 2, "items": {"$ref": "#/$defs/node"}}},
@@ -83,13 +83,13 @@ final class TestSchemas {
              "$ref": "#/$defs/node"}""";
 
     /** Recursion through the root itself. */
-    static final String ROOT_RECURSION = """
+    public static final String ROOT_RECURSION = """
             {"type": "object",
              "properties": {"name": {"type": "string", "maxLength": 4}, "next": {"anyOf": [{"$ref": "#"}, {"type": "null"}]}},
              "required": ["name", "next"], "additionalProperties": false}""";
 
     /** String minLength/maxLength and a pattern with classes, groups, alternation and counts. */
-    static final String STRINGS = """
+    public static final String STRINGS = """
             {"type": "object",
              "properties": {
                "code": {"type": "string", "minLength": 2, "maxLength": 4},
@@ -100,7 +100,7 @@ final class TestSchemas {
              "required": ["code", "word", "phone", "quoted"]}""";
 
     /** format date, time, date-time, uuid, email, ipv4. */
-    static final String FORMATS = """
+    public static final String FORMATS = """
             {"type": "object",
              "properties": {
                "day": {"type": "string", "format": "date"},
@@ -113,7 +113,7 @@ final class TestSchemas {
              "required": ["day", "at", "when", "id", "mail", "ip"]}""";
 
     /** Numeric bounds: inclusive, exclusive, negative ranges, non-integer bounds. */
-    static final String NUMBERS = """
+    public static final String NUMBERS = """
             {"type": "object",
              "properties": {
                "i": {"type": "integer", "minimum": -250, "maximum": 1234},
@@ -125,26 +125,26 @@ final class TestSchemas {
              "required": ["i", "j", "x", "y", "z"]}""";
 
     /** additionalProperties as a schema, beside declared properties (extra keys never repeat declared ones). */
-    static final String EXTRA = """
+    public static final String EXTRA = """
             {"type": "object",
              "properties": {"id": {"type": "integer", "maximum": 9}, "ok": {"type": "boolean"}},
              "required": ["id"],
              "additionalProperties": {"type": "integer", "minimum": 100, "maximum": 999}}""";
 
     /** Free values: an empty schema, a boolean schema, type inferred from keywords, allOf of one. */
-    static final String FREE = """
+    public static final String FREE = """
             {"type": "object",
              "properties": {"any": {}, "yes": true, "inferred": {"maxLength": 3}, "wrapped": {"allOf": [{"type": "integer", "maximum": 5}]}},
              "required": ["any", "yes", "inferred", "wrapped"],
              "additionalProperties": false}""";
 
     /** Top-level array and a top-level scalar. */
-    static final String TOP_ARRAY = """
+    public static final String TOP_ARRAY = """
             {"type": "array", "items": {"type": "string", "format": "date"}, "minItems": 2, "maxItems": 2}""";
 
     /** The 20-property schema of the bench. */
-    static final String TWENTY = FormatBenchmark.propertiesSchema(20);
+    public static final String TWENTY = FormatBenchmark.propertiesSchema(20);
 
-    static final List<String> ALL = List.of(PERSON, ORDER, TUPLES, ENUMS, UNIONS, REFS, TREE, ROOT_RECURSION, STRINGS,
+    public static final List<String> ALL = List.of(PERSON, ORDER, TUPLES, ENUMS, UNIONS, REFS, TREE, ROOT_RECURSION, STRINGS,
             FORMATS, NUMBERS, EXTRA, FREE, TOP_ARRAY, TWENTY);
 }
