@@ -12,14 +12,16 @@ import java.util.List;
  *
  * <pre>
  *   call = " " name_i "\nAction Input: " json(parameters_i) ["\nObservation:"]      (one branch per tool)
- *   AUTO     = text* ("\nAction:" call)?          REQUIRED = "Thought: " [^\n]* "\nAction:" call
- *   NONE     = text*                              NAMED    = "Thought: " [^\n]* "\nAction:" call(forced)
+ *   AUTO     = text* ("\nAction:" call)?          REQUIRED = "Thought: " [^\n]{0,256} "\nAction:" call
+ *   NONE     = text*                              NAMED    = "Thought: " [^\n]{0,256} "\nAction:" call(forced)
  * </pre>
  * {@code "\nObservation:"} is the stop word the service adds with tools: the automaton lets it be written, the stop
  * handling then ends the sequence.
  */
 final class ReactGrammar {
     static final String ACTION = "\nAction:";
+    /** Longest thought line before a forced call, in characters (a model that rambles is made to act). */
+    static final int MAX_THOUGHT = 256;
 
     private ReactGrammar() {}
 
@@ -31,7 +33,8 @@ final class ReactGrammar {
         Nfa.Frag body = switch (f.mode()) {
             case AUTO -> freeText(nfa, call(nfa, callable, maxWhitespace));
             case NONE -> freeText(nfa, null);
-            case REQUIRED, NAMED -> nfa.seq(nfa.literal("Thought: "), nfa.star(nfa.chars(CharSet.of('\n').negate())),
+            case REQUIRED, NAMED -> nfa.seq(nfa.literal("Thought: "),
+                    nfa.repeat(() -> nfa.chars(CharSet.of('\n').negate()), 0, MAX_THOUGHT),
                     nfa.literal(ACTION), call(nfa, callable, maxWhitespace));
         };
         nfa.define(main, body);

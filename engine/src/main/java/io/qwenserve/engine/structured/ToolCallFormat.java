@@ -9,7 +9,7 @@ import java.util.Objects;
  *
  * @param tools  the callable tools (at least one)
  * @param mode   {@link Mode#AUTO}: free text, but once {@code "\nAction:"} is written it is a valid call;
- *               {@link Mode#REQUIRED}: one thought line, then a call of any tool; {@link Mode#NAMED}: one thought
+ *               {@link Mode#REQUIRED}: one thought line (at most 256 characters), then a call of any tool; {@link Mode#NAMED}: one thought
  *               line, then a call of {@code forced}; {@link Mode#NONE}: free text that never writes {@code "\nAction:"}
  * @param forced the tool that {@link Mode#NAMED} calls; null otherwise
  */
