@@ -16,6 +16,8 @@ public final class TokenMask {
     private final int[] ids;
     private final int count;
     private final boolean endAllowed;
+    /** The smaller side for applying the mask to logits: allowed ids, or disallowed ids below vocabSize (lazy). */
+    private long[] applyIds;
 
     private TokenMask(int vocabSize, long[] bits, int[] ids, int count, boolean endAllowed) {
         this.vocabSize = vocabSize;
@@ -89,8 +91,34 @@ public final class TokenMask {
         return out;
     }
 
+    /** Whether {@link #applyIds()} lists the allowed ids (few) rather than the disallowed ones (few, for a wide mask). */
+    public boolean appliesAllowed() {
+        return count <= vocabSize / 2;
+    }
+
+    /**
+     * The ids to keep ({@link #appliesAllowed()}) or to drop, whichever list is shorter, computed once per mask and
+     * shared by every request whose sequence reaches this state.
+     */
+    public long[] applyIds() {
+        long[] a = applyIds;
+        if (a == null) {
+            boolean keep = appliesAllowed();
+            a = new long[keep ? count : vocabSize - count];
+            int k = 0;
+            for (int id = 0; id < vocabSize; id++) {
+                if (allows(id) == keep) {
+                    a[k++] = id;
+                }
+            }
+            applyIds = a;
+        }
+        return a;
+    }
+
     /** Heap held. */
     public long bytes() {
-        return 40 + (bits != null ? 16 + 8L * bits.length : 16 + 4L * ids.length);
+        return 40 + (bits != null ? 16 + 8L * bits.length : 16 + 4L * ids.length)
+                + 16 + 8L * (appliesAllowed() ? count : vocabSize - count); // applyIds, once made
     }
 }
