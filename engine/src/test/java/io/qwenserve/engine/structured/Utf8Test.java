@@ -13,7 +13,21 @@ class Utf8Test {
                 CharSet.of(0xFFFF, 0x10000), CharSet.of(0x3A5, 0x2F01A), CharSet.WORD.negate(), CharSet.SPACE);
         for (CharSet set : sets) {
             List<int[]> seqs = Utf8.sequences(set);
-            for (int cp = 0; cp <= CharSet.MAX; cp++) {
+            // every code point of the first plane, then a sample with each range's edges
+            java.util.TreeSet<Integer> cps = new java.util.TreeSet<>();
+            for (int cp = 0; cp < 0x10000; cp++) {
+                cps.add(cp);
+            }
+            for (int cp = 0x10000; cp <= CharSet.MAX; cp += 257) {
+                cps.add(cp);
+            }
+            for (int i = 0; i < set.rangeCount(); i++) {
+                for (int d = -1; d <= 1; d++) {
+                    cps.add(Math.max(0, Math.min(CharSet.MAX, set.lo(i) + d)));
+                    cps.add(Math.max(0, Math.min(CharSet.MAX, set.hi(i) + d)));
+                }
+            }
+            for (int cp : cps) {
                 boolean scalar = cp < 0xD800 || cp > 0xDFFF;
                 boolean expected = scalar && set.contains(cp);
                 boolean matched = scalar && matchesAny(seqs, Utf8.encode(cp));
