@@ -3,11 +3,13 @@ package io.qwenserve.engine.sched;
 import io.qwenserve.engine.kv.PagedKvCache;
 import io.qwenserve.engine.model.ForwardBatch;
 import io.qwenserve.engine.model.QwenModel;
+import io.qwenserve.engine.model.StepBuffer;
 import io.qwenserve.engine.sample.Sampler;
 import io.qwenserve.engine.sample.SamplingRow;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
 /** Turns a {@link SchedulerOutput} into one model step and one sampling pass. Makes no scheduling decision. */
@@ -36,8 +38,15 @@ final class ModelRunner {
                 rows.add(e.sampling());
             }
         }
-        try (Tensor logits = model.forward(new ForwardBatch(tokens, slices), cache)) {
-            return rows.isEmpty() ? ModelRunnerOutput.NONE : new ModelRunnerOutput(Arrays.asList(sampler.sample(logits, rows)));
+        // the step's inputs, the forward pass's and the sampler's, go to the device in one copy; the ids come back in one
+        try (PointerScope step = new PointerScope()) {
+            StepBuffer buf = new StepBuffer();
+            QwenModel.Step forward = model.prepare(new ForwardBatch(tokens, slices), cache, buf);
+            Sampler.Prepared sampling = rows.isEmpty() ? null : sampler.prepare(rows, model.config().vocabSize(), buf);
+            buf.upload(model.device());
+            Tensor logits = model.forward(forward, buf, cache);
+            return rows.isEmpty() ? ModelRunnerOutput.NONE
+                    : new ModelRunnerOutput(Arrays.asList(sampler.sample(logits, rows, sampling, buf)));
         }
     }
 }
