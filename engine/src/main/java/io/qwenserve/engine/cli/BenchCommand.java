@@ -76,6 +76,7 @@ final class BenchCommand implements Callable<Integer> {
             long heapWarm = Runtime.getRuntime().totalMemory();
             recorder.drain();
             Linear.timeCalls(true);
+            long faults0 = Memory.minorFaults();
             int generated;
             List<MemorySampler.Sample> quarters; // RSS through the generation: a step or a slope
             try (MemorySampler memory = new MemorySampler(250)) {
@@ -84,6 +85,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             List<StepRecorder.Step> steps = recorder.drain();
             Linear.timeCalls(false);
+            long faults = Memory.minorFaults() - faults0;
             long rssEnd = Memory.rssBytes();
             long anonEnd = Memory.anonRssBytes();
             long heapEnd = Runtime.getRuntime().totalMemory();
@@ -125,6 +127,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("efficiency", round(decodeTps / boundTps));
             o.put("efficiency_median_step", round(medianStepTps / boundTps)); // robust to bursts of contention
             putStepFigures(o, decode, linearMs);
+            o.put("minor_faults_per_step", round((double) faults / Math.max(1, steps.size())));
             if (baseline != null) {
                 o.put("baseline_linear_tokens_per_s", round(baseline.tokensPerSecond()));
                 o.put("speedup_vs_baseline", round(decodeTps / baseline.tokensPerSecond()));
@@ -237,6 +240,7 @@ final class BenchCommand implements Callable<Integer> {
                     LinearStackBench.Result before = LinearStackBench.run(m.model(), c, 5);
                     recorder.drain();
                     Linear.timeCalls(true);
+                    long faults0 = Memory.minorFaults();
                     long rssBefore = Memory.rssBytes();
                     long anonBefore = Memory.anonRssBytes();
                     long heapBefore = Runtime.getRuntime().totalMemory();
@@ -249,8 +253,10 @@ final class BenchCommand implements Callable<Integer> {
                     long rssAfter = Memory.rssBytes();
                     long heapAfter = Runtime.getRuntime().totalMemory();
                     long anonAfter = Memory.anonRssBytes();
-                    List<StepRecorder.Step> decode = StepRecorder.decodeSteps(recorder.drain(), c);
+                    List<StepRecorder.Step> all = recorder.drain();
+                    List<StepRecorder.Step> decode = StepRecorder.decodeSteps(all, c);
                     Linear.timeCalls(false);
+                    long faults = Memory.minorFaults() - faults0;
                     LinearStackBench.Result after = LinearStackBench.run(m.model(), c, 5);
                     double boundTps = 2 * c / (before.stepSeconds() + after.stepSeconds());
                     LinearStackBench.Result base = baseline == null ? null : baseline.run(c, 5);
@@ -268,6 +274,7 @@ final class BenchCommand implements Callable<Integer> {
                     // decode steps that ran all C sequences: their aggregate rate (prefill and ramp-down excluded)
                     putNumber(o, "decode_tokens_per_s", StepRecorder.decodeTokensPerSecond(decode));
                     putStepFigures(o, decode, c / boundTps * 1e3);
+                    o.put("minor_faults_per_step", round((double) faults / Math.max(1, all.size())));
                     o.put("matmul_bound_tokens_per_s", round(boundTps));
                     o.put("efficiency", round(r.outputTokensPerSecond() / boundTps));
                     // the linear layers' time for one step of C tokens over the median inter-token latency: the same
