@@ -133,6 +133,31 @@ class QwenCliTest {
     }
 
     @Test
+    void benchComparesPrefixCachingInOneRun() throws Exception {
+        Run ttft = run("", "bench", "--model", model(Architecture.QWEN2).toString(), "--shared-prefix", "48", "--prompt-len", "4",
+                "--rounds", "2", "--dtype", "fp32", "--format", "json");
+        assertEquals(0, ttft.exit(), ttft.err());
+        JsonNode t = OM.readTree(ttft.out());
+        for (String f : List.of("ttft_ms_uncached_p50", "ttft_ms_cached_p50", "ttft_lower_by")) {
+            assertTrue(t.get(f).isNumber(), f + " in " + t);
+        }
+        assertEquals(48, t.get("cached_prompt_tokens").get(1).asInt(), "the prefix's three full blocks were cached: " + t);
+        Run conc = run("", "bench", "--model", model(Architecture.QWEN2).toString(), "--concurrency", "2", "--shared-prefix", "32",
+                "--requests-per-client", "2", "--prompt-len", "4", "--new-tokens", "4", "--no-baseline", "--dtype", "fp32",
+                "--format", "json");
+        assertEquals(0, conc.exit(), conc.err());
+        JsonNode c = OM.readTree(conc.out());
+        assertEquals(2, c.get("results").size(), "one level, caching on and off");
+        assertTrue(c.get("results").get(0).get("prefix_caching").asBoolean());
+        assertTrue(c.get("results").get(0).get("prefix_cache_hits").asLong() > 0, c.toString());
+        assertEquals(0, c.get("results").get(1).get("prefix_cache_queries").asLong());
+        JsonNode cmp = c.get("prefix_caching_comparison").get(0);
+        for (String f : List.of("output_tokens_per_s_ratio", "ttft_ms_p50_lower_by", "ttft_ms_p99_lower_by")) {
+            assertTrue(cmp.get(f).isNumber(), f + " in " + cmp);
+        }
+    }
+
+    @Test
     void infoChecksTheCpu() {
         Run one = run("", "info", "--threads", "1");
         assertEquals(0, one.exit(), one.err());
