@@ -107,6 +107,7 @@ public final class ConcurrencyBench {
         LinearStackBench.Result before = LinearStackBench.run(m.model(), c, 5);
         recorder.drain();
         Linear.timeCalls(true);
+        long faults0 = Memory.minorFaults();
         long rssBefore = Memory.rssBytes();
         long anonBefore = Memory.anonRssBytes();
         long heapBefore = Runtime.getRuntime().totalMemory();
@@ -121,8 +122,10 @@ public final class ConcurrencyBench {
         long rssAfter = Memory.rssBytes();
         long heapAfter = Runtime.getRuntime().totalMemory();
         long anonAfter = Memory.anonRssBytes();
-        List<StepRecorder.Step> decode = StepRecorder.decodeSteps(recorder.drain(), c);
+        List<StepRecorder.Step> all = recorder.drain();
+        List<StepRecorder.Step> decode = StepRecorder.decodeSteps(all, c);
         Linear.timeCalls(false);
+        long faults = Memory.minorFaults() - faults0;
         LinearStackBench.Result after = LinearStackBench.run(m.model(), c, 5);
         double boundTps = 2 * c / (before.stepSeconds() + after.stepSeconds());
         LinearStackBench.Result base = baseline == null ? null : baseline.run(c, 5);
@@ -142,6 +145,7 @@ public final class ConcurrencyBench {
         // decode steps that ran all C sequences: their aggregate rate (prefill and ramp-down excluded)
         putNumber(o, "decode_tokens_per_s", StepRecorder.decodeTokensPerSecond(decode));
         putStepFigures(o, decode, c / boundTps * 1e3);
+        o.put("minor_faults_per_step", round((double) faults / Math.max(1, all.size())));
         o.put("matmul_bound_tokens_per_s", round(boundTps));
         o.put("efficiency", round(r.outputTokensPerSecond() / boundTps));
         // the linear layers' time for one step of C tokens over the median inter-token latency: the same ratio for a

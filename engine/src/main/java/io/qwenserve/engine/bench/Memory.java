@@ -51,6 +51,17 @@ public final class Memory {
         return -1;
     }
 
+    /** Minor page faults of this process so far (Linux /proc/self/stat), or -1: fresh memory touched for the first time. */
+    public static long minorFaults() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[7]); // field 10 of stat, counted from the state (field 3)
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
     /**
      * Plain memory-read bandwidth with libtorch's threads: the best of several sums over a 512 MiB buffer (far larger
      * than any cache).
