@@ -39,16 +39,7 @@ public final class Memory {
 
     /** Peak resident set size of this process so far (Linux VmHWM), or -1. */
     public static long peakRssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-        return -1;
+        return status("VmHWM:");
     }
 
     /** Minor page faults of this process so far (Linux /proc/self/stat), or -1: fresh memory touched for the first time. */
