@@ -30,8 +30,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * A Kafka client of the service: sends {@code ChatRequest} / {@code GenerateRequest} records to the request topic and
- * yields each request's replies as a {@link ReplyStream}, matched by correlation id and deduplicated by (request id,
- * seq). One reply thread reads every partition of the reply topic (no consumer group) from where it ended when the
+ * yields each request's replies as a {@link ReplyStream}, matched by correlation id, with what a redone request
+ * repeats dropped by token index and text offset. One reply thread reads every partition of the reply topic (no consumer group) from where it ended when the
  * client was created, so create the client before sending. Thread-safe.
  */
 public final class KafkaChatClient implements AutoCloseable {

@@ -34,8 +34,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Two replicas (the packaged service as real processes) in one consumer group; one is killed with SIGKILL while it
- * generates. Every request still gets a complete reply stream: the other replica redoes the unfinished ones, and the
- * repeated messages are identical, so dropping duplicates by (request id, seq) leaves each stream whole.
+ * generates. Every request still gets a complete reply stream: the other replica redoes the unfinished ones, and what
+ * the redo repeats is identical (token ids by token index, text by offset), so the client's de-duplication by token
+ * index leaves each stream whole.
  */
 class KafkaFailoverIT {
     private static final Pattern ASSIGNED = Pattern.compile("\"assigned_partitions\"\\s*:\\s*(\\d+)");
@@ -125,22 +126,37 @@ class KafkaFailoverIT {
         return "-" + p.process.pid();
     }
 
-    /** Messages repeated by a redo carry the same text and token ids as the first time. */
+    /**
+     * What a redo repeats is what the first attempt sent: the same token id at every token index and the same character at
+     * every text offset, however the two attempts cut their chunks.
+     */
     private static void assertRepeatsAreIdentical(Map<String, List<GenerateResponse>> all) {
         int repeated = 0;
         for (var e : all.entrySet()) {
-            Map<Long, GenerateResponse> first = new HashMap<>();
+            Map<Integer, Integer> ids = new HashMap<>();
+            Map<Integer, Integer> chars = new HashMap<>();
             for (GenerateResponse r : e.getValue()) {
-                if (r.hasChunk()) {
-                    GenerateResponse earlier = first.putIfAbsent(r.getChunk().getSeq(), r);
+                if (!r.hasChunk()) {
+                    continue;
+                }
+                var c = r.getChunk();
+                for (int i = 0; i < c.getTokenIdsCount(); i++) {
+                    Integer earlier = ids.putIfAbsent(c.getFirstTokenIndex() + i, c.getTokenIds(i));
                     if (earlier != null) {
                         repeated++;
-                        assertEquals(earlier.getChunk(), r.getChunk(), e.getKey() + " seq " + r.getChunk().getSeq());
+                        assertEquals(earlier, c.getTokenIds(i), e.getKey() + " token " + (c.getFirstTokenIndex() + i));
+                    }
+                }
+                int[] cps = c.getText().codePoints().toArray();
+                for (int i = 0; i < cps.length; i++) {
+                    Integer earlier = chars.putIfAbsent(c.getTextOffset() + i, cps[i]);
+                    if (earlier != null) {
+                        assertEquals(earlier, cps[i], e.getKey() + " character " + (c.getTextOffset() + i));
                     }
                 }
             }
         }
-        assertTrue(repeated > 0, "the redone requests repeated their first messages");
+        assertTrue(repeated > 0, "the redone requests repeated tokens of their first attempts");
     }
 
     /** Every record of the reply topic from now on, with the replica that sent it. */
