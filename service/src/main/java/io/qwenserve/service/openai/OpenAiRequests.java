@@ -8,6 +8,7 @@ import io.qwenserve.engine.sample.InvalidParameterException;
 import io.qwenserve.engine.sample.SamplingParams;
 import io.qwenserve.service.api.RequestMapper;
 import io.qwenserve.service.api.SamplingOptions;
+import io.qwenserve.service.config.QwenConfig;
 import io.qwenserve.service.openai.react.FunctionSpec;
 import io.qwenserve.service.openai.react.QwenConversation;
 import io.qwenserve.service.openai.react.ReactPrompt;
@@ -30,6 +31,9 @@ public class OpenAiRequests {
 
     @Inject
     RequestMapper mapper;
+
+    @Inject
+    QwenConfig config;
 
     OpenAiCall chat(ChatCompletionRequest r, LoadedModel model, String callId) {
         if (r == null) {
@@ -55,6 +59,7 @@ public class OpenAiRequests {
         SamplingOptions sampling = new SamplingOptions(r.temperature(), r.topP(), r.topK(), maxTokens, r.repetitionPenalty(),
                 r.presencePenalty(), r.frequencyPenalty(), r.seed(), stop, null, logprobs ? Math.max(1, top) : 0);
         int n = n(r.n());
+        checkChoices(1, n);
         List<GenerationRequest> requests = requests(callId, List.of(prompt), n, sampling, model);
         boolean stream = Boolean.TRUE.equals(r.stream());
         return new OpenAiCall(requests, n, tools, top, stream, stream && includeUsage(r.streamOptions()));
@@ -72,6 +77,7 @@ public class OpenAiRequests {
         SamplingOptions sampling = new SamplingOptions(r.temperature(), r.topP(), r.topK(), r.maxTokens(), r.repetitionPenalty(),
                 r.presencePenalty(), r.frequencyPenalty(), r.seed(), r.stop(), null, top >= 0 ? Math.max(top, 1) : 0);
         int n = n(r.n());
+        checkChoices(prompts.size(), n);
         boolean stream = Boolean.TRUE.equals(r.stream());
         return new OpenAiCall(requests(callId, prompts, n, sampling, model), n, OpenAiCall.ToolMode.NONE, top, stream,
                 stream && includeUsage(r.streamOptions()));
@@ -121,6 +127,15 @@ public class OpenAiRequests {
             throw new InvalidParameterException("n", "n must be in [1, " + MAX_N + "], got " + v);
         }
         return v;
+    }
+
+    /** One engine request per choice: a call may ask for at most {@code qwen.http.max-choices} of them. */
+    private void checkChoices(int prompts, int n) {
+        int max = config.http().maxChoices();
+        if ((long) prompts * n > max) {
+            throw new InvalidParameterException("n", prompts == 1 ? "n must be <= " + max + " (qwen.http.max-choices), got " + n
+                    : "prompts x n must be <= " + max + " (qwen.http.max-choices), got " + prompts + " x " + n);
+        }
     }
 
     private static int logprobs(String field, int top) {
