@@ -1,12 +1,14 @@
 package io.qwenserve.service.kafka;
 
 import io.qwenserve.service.kafka.Done.Outcome;
+import io.qwenserve.service.kafka.RequestHandler.Handling;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -20,22 +22,33 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.jboss.logging.Logger;
 
 /**
  * The poll loop over the request topic, on its own thread, which alone touches the consumer.
  *
  * <p>It never waits for generation: each record goes to the {@link RequestHandler} and ends later through
- * {@link #report}. While {@code maxInFlight} generations run, or after intake stopped for a shutdown, every assigned
- * partition is paused and records already fetched are sought back to; the loop keeps polling, so the group
- * membership stays alive however long generations take. Offsets are committed per partition up to the lowest
- * unfinished record ({@link OffsetTracker}). When a partition is revoked, what finished is committed and the rest of
- * its generations are abandoned: the new owner redoes exactly those.
+ * {@link #report}. Kafka is the buffer: while {@code maxInFlight} generations run, while the engine does not accept
+ * work, after a record was deferred (the engine's queue was full) or after intake stopped for a shutdown, every
+ * assigned partition is paused and the records not dispatched are sought back to; the loop keeps polling, so the group
+ * membership stays alive however long generations take, and the lag grows for the autoscaler. A deferred record is
+ * tried again once the engine's queue has room, or after a wait that grows with each deferral in a row (up to
+ * {@link #DEFER_MAX_MS}).
+ *
+ * <p>Offsets are committed per partition up to the lowest unfinished record ({@link OffsetTracker}). A request whose
+ * replies failed for a reason that may pass is redone, and a dead letter that failed is sent again, after a backoff
+ * ({@link RetryQueue}); meanwhile the record holds its partition's commit point, and {@link #failingSinceNanos()} says
+ * for how long. When a partition is revoked, what finished is committed and the rest of its generations are
+ * abandoned: the new owner redoes exactly those. An iteration that throws anything is logged, the partitions are
+ * sought back to their first record not dispatched, and the loop goes on after a pause.
  */
 final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     private static final Logger LOG = Logger.getLogger(RequestConsumer.class);
     private static final Duration POLL = Duration.ofMillis(100);
     private static final long LAG_REFRESH_MS = 2000;
+    static final long DEFER_FIRST_MS = 20;
+    static final long DEFER_MAX_MS = 1000;
 
     private final Consumer<String, byte[]> consumer;
     private final String topic;
@@ -45,12 +58,20 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     private final Map<TopicPartition, OffsetTracker> trackers = new HashMap<>();
     private final Map<TopicPartition, Set<InFlightRequest>> generating = new HashMap<>();
     private final Queue<Done> done = new ConcurrentLinkedQueue<>();
+    private final RetryQueue retries = new RetryQueue();
     private final AtomicInteger inFlight;
     private final CountDownLatch intakeStopped = new CountDownLatch(1);
     private volatile boolean intake = true;
     private volatile boolean closing;
     private volatile int assigned;
     private boolean paused;
+    /** Whether intake is held back now: partitions paused, or the last record read was deferred (backpressure). */
+    private volatile boolean holding;
+    private volatile long heartbeatNanos = System.nanoTime();
+    private volatile long failingSinceNanos = Long.MAX_VALUE;
+    private long deferredUntilNanos;
+    private boolean deferredForRoom;
+    private int deferralsInARow;
     private long lagRefreshedAt;
 
     /** @param inFlight generations running (this loop counts them; metrics and health read them) */
@@ -64,7 +85,7 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         this.maxInFlight = maxInFlight;
     }
 
-    /** Any thread: a request record ended. */
+    /** Any thread: a request record ended, or an attempt to answer it failed. */
     void report(Done d) {
         done.add(d);
     }
@@ -84,48 +105,133 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         return assigned;
     }
 
+    /** Whether intake is held back now (in-flight bound, backpressure, engine not accepting, shutdown). */
+    boolean paused() {
+        return holding;
+    }
+
+    /** When (nanoTime) the loop last completed an iteration. */
+    long heartbeatNanos() {
+        return heartbeatNanos;
+    }
+
+    /** Since when (nanoTime) the oldest record still failing to be answered or dead-lettered has failed; MAX_VALUE: none. */
+    long failingSinceNanos() {
+        return failingSinceNanos;
+    }
+
     @Override
     public void run() {
-        consumer.subscribe(List.of(topic), this);
+        int failures = 0;
         try {
+            consumer.subscribe(List.of(topic), this);
             while (!closing) {
-                if (!intake) {
-                    intakeStopped.countDown();
+                try {
+                    iteration();
+                    heartbeatNanos = System.nanoTime();
+                    failures = 0;
+                } catch (Throwable t) {
+                    failures++;
+                    LOG.errorf(t, "the Kafka request loop failed (%d in a row); going on", failures);
+                    recover();
+                    sleep(Math.min(5000, 100L << Math.min(6, failures)));
                 }
-                finishDone();
-                commit();
-                flowControl();
-                dispatch(consumer.poll(POLL));
-                refreshLag();
             }
             finishDone();
             commitSync(trackers.keySet());
-        } catch (RuntimeException e) {
-            LOG.error("the Kafka request loop failed", e);
+        } catch (Throwable t) {
+            LOG.error("the Kafka request loop stopped", t);
         } finally {
             intakeStopped.countDown();
-            consumer.close(Duration.ofSeconds(5));
+            try {
+                consumer.close(Duration.ofSeconds(5));
+            } catch (Throwable t) {
+                LOG.warnf("closing the request consumer: %s", t.toString());
+            }
         }
     }
 
+    private void iteration() {
+        if (!intake) {
+            intakeStopped.countDown();
+        }
+        finishDone();
+        runRetries();
+        commit();
+        flowControl();
+        dispatch(consumer.poll(POLL));
+        refreshLag();
+        holding = paused || deferralsInARow > 0;
+        failingSinceNanos = trackers.values().stream().map(OffsetTracker::failingSince).filter(OptionalLong::isPresent)
+                .mapToLong(OptionalLong::getAsLong).min().orElse(Long.MAX_VALUE);
+    }
+
+    /** After a failed iteration: read again from the first record of each partition that was not dispatched. */
+    private void recover() {
+        try {
+            for (TopicPartition tp : consumer.assignment()) {
+                OffsetTracker t = trackers.get(tp);
+                if (t != null) {
+                    consumer.seek(tp, t.next());
+                }
+            }
+        } catch (Throwable t) {
+            LOG.warnf("could not seek back after the failure: %s", t.toString());
+        }
+    }
+
+    private boolean canDispatch() {
+        if (!intake || inFlight.get() >= maxInFlight || !handler.engineAccepting()) {
+            return false;
+        }
+        // after a deferral: the wait is over, or the engine's queue that was full has room again
+        return System.nanoTime() - deferredUntilNanos >= 0 || (deferredForRoom && handler.engineHasRoom());
+    }
+
     private void dispatch(ConsumerRecords<String, byte[]> records) {
+        boolean stop = false;
         for (TopicPartition tp : records.partitions()) {
+            OffsetTracker t = trackers.get(tp);
             for (ConsumerRecord<String, byte[]> r : records.records(tp)) {
-                if (!intake || inFlight.get() >= maxInFlight) {
-                    consumer.seek(tp, r.offset()); // fetched again once the partition resumes
+                if (stop || t == null || !canDispatch()) {
+                    consumer.seek(tp, r.offset()); // fetched again once the partitions resume
                     break;
                 }
-                trackers.get(tp).dispatched(r.offset());
-                InFlightRequest g = handler.handle(r, this::report);
-                if (g != null) {
-                    generating.computeIfAbsent(tp, k -> new HashSet<>()).add(g);
-                    inFlight.incrementAndGet();
+                Handling h = handler.handle(r, this::report);
+                if (h instanceof Handling.Deferred d) {
+                    consumer.seek(tp, r.offset());
+                    defer(d.reason());
+                    stop = true;
+                    break;
+                }
+                deferralsInARow = 0;
+                t.dispatched(r.offset());
+                if (h instanceof Handling.Started s) {
+                    track(tp, s.generation());
                 }
             }
         }
     }
 
+    /** Backpressure: the record waits in its topic; the next try comes after a wait that grows while it lasts. */
+    private void defer(String reason) {
+        deferredForRoom = reason.equals("queue_full");
+        deferralsInARow++;
+        long waitMs = Math.min(DEFER_MAX_MS, DEFER_FIRST_MS << Math.min(10, deferralsInARow - 1));
+        deferredUntilNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
+        metrics.deferred(reason);
+    }
+
+    private void track(TopicPartition tp, InFlightRequest g) {
+        generating.computeIfAbsent(tp, k -> new HashSet<>()).add(g);
+        inFlight.incrementAndGet();
+    }
+
     private void finishDone() {
+        Done redone = null;
+        Done undelivered = null;
+        int redos = 0;
+        int letters = 0;
         for (Done d; (d = done.poll()) != null; ) {
             InFlightRequest g = d.generation();
             if (g != null) {
@@ -136,19 +242,62 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
                 inFlight.decrementAndGet();
                 handler.released(g);
             }
-            if (d.outcome() == Outcome.REPLY_FAILED) {
-                handler.replyFailed(d.request(), d.failure(), this::report);
-            }
             OffsetTracker t = trackers.get(d.partition());
-            if (t != null && d.outcome().finished) {
+            boolean current = t != null && t.pending(d.offset()); // not revoked (and re-assigned) since
+            if (current && d.outcome().finished) {
                 t.finished(d.offset());
+            } else if (current && d.outcome() == Outcome.REPLY_FAILED) {
+                if (d.failure() instanceof RetriableException) {
+                    retries.schedule(RetryQueue.Kind.REDO, t, d, t.failed(d.offset(), System.nanoTime()));
+                    metrics.retried("reply");
+                    redone = redone == null ? d : redone;
+                    redos++;
+                } else {
+                    handler.replyFailed(d.request(), d.failure(), this::report);
+                }
+            } else if (current && d.outcome() == Outcome.DEAD_LETTER_FAILED) {
+                retries.schedule(RetryQueue.Kind.DEAD_LETTER, t, d, t.failed(d.offset(), System.nanoTime()));
+                metrics.retried("dead_letter");
+                undelivered = undelivered == null ? d : undelivered;
+                letters++;
             }
             metrics.ended(d.outcome());
+        }
+        // one line per batch of failures: a broker that refuses many sends at once must not flood the log
+        if (redos > 0) {
+            LOG.warnf("replies of %d request(s) failed (e.g. %s: %s): redoing them after a backoff", redos, redone.request().requestId(),
+                    redone.failure());
+        }
+        if (letters > 0) {
+            LOG.warnf("could not dead-letter %d record(s) (e.g. %s-%d@%d: %s): trying again after a backoff; their offsets hold their "
+                    + "partitions", letters, undelivered.partition().topic(), undelivered.partition().partition(), undelivered.offset(),
+                    undelivered.failure());
+        }
+    }
+
+    private void runRetries() {
+        for (RetryQueue.Entry e : retries.due()) {
+            Done d = e.failed();
+            if (trackers.get(d.partition()) != e.tracker() || !e.tracker().pending(d.offset())) {
+                continue; // revoked since, or finished
+            }
+            if (e.kind() == RetryQueue.Kind.DEAD_LETTER) {
+                handler.deadLetter(d.request(), d.why(), this::report);
+            } else if (!canDispatch()) {
+                retries.later(e, DEFER_MAX_MS);
+            } else {
+                Handling h = handler.handle(d.request().record(), this::report);
+                if (h instanceof Handling.Deferred) {
+                    retries.later(e, DEFER_MAX_MS);
+                } else if (h instanceof Handling.Started s) {
+                    track(d.partition(), s.generation());
+                }
+            }
         }
     }
 
     private void flowControl() {
-        boolean pause = !intake || inFlight.get() >= maxInFlight;
+        boolean pause = !canDispatch();
         if (pause != paused) {
             if (pause) {
                 consumer.pause(consumer.assignment());
@@ -247,6 +396,14 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         assigned = trackers.size();
         if (!partitions.isEmpty()) {
             LOG.infof("request partitions %s: %s (%d generations handed back)", why, partitions, abandoned);
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -104,7 +104,7 @@ class KafkaFailoverIT {
     }
 
     private static int assigned(ServiceProcess p) throws Exception {
-        Matcher m = ASSIGNED.matcher(p.get("/q/health/ready"));
+        Matcher m = ASSIGNED.matcher(p.get("/q/health/group/kafka"));
         return m.find() ? Integer.parseInt(m.group(1)) : 0;
     }
 
