@@ -4,6 +4,7 @@ import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.api.GenerationEvent;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.GenerationStream;
 import io.qwenserve.engine.api.Prompt;
@@ -35,13 +36,15 @@ import jakarta.inject.Inject;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
  * {@code qwen.v1.InferenceService} over the engine: translation only. A cancelled call or an expired deadline cancels
  * the engine request (freeing its KV blocks at once); the gRPC deadline also becomes the engine deadline. Streams
- * deliver as fast as the client reads; a slow client gets merged chunks and never stalls the batch.
+ * honour the transport's flow control ({@link FlowControl}): they deliver as fast as the client reads, a slow client's
+ * chunks wait in its bounded engine stream (merged) rather than in transport buffers, and it never stalls the batch.
  */
 @GrpcService
 public class InferenceGrpcService implements InferenceService {
@@ -76,7 +79,10 @@ public class InferenceGrpcService implements InferenceService {
             return Multi.createFrom().failure(status(e));
         }
         ResponseMapper responses = new ResponseMapper(id);
-        return Multi.createFrom().publisher(stream.publisher(Infrastructure.getDefaultExecutor())).map(responses::map)
+        FlowControl flow = FlowControl.current(); // paced by the transport: a slow reader's messages wait, merged, in the stream
+        Flow.Publisher<GenerationEvent> events = flow != null ? new ReadyPacedPublisher(stream, flow, Infrastructure.getDefaultExecutor())
+                : stream.publisher(Infrastructure.getDefaultExecutor());
+        return Multi.createFrom().publisher(events).map(responses::map)
                 .onSubscription().invoke(holder::streamOpened)
                 .onTermination().invoke(holder::streamClosed);
     }
