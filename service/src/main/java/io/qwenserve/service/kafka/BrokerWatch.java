@@ -22,7 +22,7 @@ final class BrokerWatch implements Runnable {
     private static final Logger LOG = Logger.getLogger(BrokerWatch.class);
     static final long PERIOD_MS = 2000;
     static final long TOPICS_PERIOD_MS = 30_000;
-    private static final long TIMEOUT_MS = 1500;
+    private static final long TIMEOUT_MS = 3000;
 
     /** What is known about a reply topic. */
     enum TopicState {

@@ -145,7 +145,8 @@ public class KafkaBridge {
             CancelRegistry cancelled = new CancelRegistry();
             RequestHandler handler = new RequestHandler(holder, mapper, sender, cancelled, replyThread, k.replyTopic(), watch,
                     k.priorityRange().filter(r -> !r.isBlank()).map(PriorityRange::parse).orElse(null));
-            requests = new RequestConsumer(consumer(requestConsumerConfig()), k.requestTopic(), handler, metrics, k.maxInFlight(), inFlight);
+            requests = new RequestConsumer(consumer(requestConsumerConfig()), k.requestTopic(), handler, metrics, k.maxInFlight(), inFlight,
+                    watch::up);
             cancels = new CancelListener(consumer(config(Map.of(), Map.of(CommonClientConfigs.CLIENT_ID_CONFIG, replica + "-cancel",
                     ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), false)), k.cancelTopic(), cancelled);
             requestThread = daemon(requests, "qwen-kafka-requests");

@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -39,13 +40,16 @@ import org.jboss.logging.Logger;
  * <p>Offsets are committed per partition up to the lowest unfinished record ({@link OffsetTracker}). A request whose
  * replies failed for a reason that may pass is redone, and a dead letter that failed is sent again, after a backoff
  * ({@link RetryQueue}); meanwhile the record holds its partition's commit point, and {@link #failingSinceNanos()} says
- * for how long. When a partition is revoked, what finished is committed and the rest of its generations are
+ * for how long; while the broker does not answer nothing is dispatched nor retried, and every retry runs as soon as it
+ * is back. When a partition is revoked, what finished is committed and the rest of its generations are
  * abandoned: the new owner redoes exactly those. An iteration that throws anything is logged, the partitions are
  * sought back to their first record not dispatched, and the loop goes on after a pause.
  */
 final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     private static final Logger LOG = Logger.getLogger(RequestConsumer.class);
     private static final Duration POLL = Duration.ofMillis(100);
+    /** While paused only for capacity (in flight, the engine's queue): look again soon, so the engine never waits for the topic. */
+    private static final Duration POLL_FOR_ROOM = Duration.ofMillis(10);
     private static final long LAG_REFRESH_MS = 2000;
     static final long DEFER_FIRST_MS = 20;
     static final long DEFER_MAX_MS = 1000;
@@ -60,6 +64,8 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     private final Queue<Done> done = new ConcurrentLinkedQueue<>();
     private final RetryQueue retries = new RetryQueue();
     private final AtomicInteger inFlight;
+    private final BooleanSupplier brokerUp;
+    private boolean brokerWasDown;
     private final CountDownLatch intakeStopped = new CountDownLatch(1);
     private volatile boolean intake = true;
     private volatile boolean closing;
@@ -74,10 +80,14 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     private int deferralsInARow;
     private long lagRefreshedAt;
 
-    /** @param inFlight generations running (this loop counts them; metrics and health read them) */
+    /**
+     * @param inFlight generations running (this loop counts them; metrics and health read them)
+     * @param brokerUp whether the broker answered its last check: while it does not, nothing is dispatched nor retried
+     */
     RequestConsumer(Consumer<String, byte[]> consumer, String topic, RequestHandler handler, KafkaMetrics metrics, int maxInFlight,
-                    AtomicInteger inFlight) {
+                    AtomicInteger inFlight, BooleanSupplier brokerUp) {
         this.consumer = consumer;
+        this.brokerUp = brokerUp;
         this.inFlight = inFlight;
         this.topic = topic;
         this.handler = handler;
@@ -159,7 +169,8 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         runRetries();
         commit();
         flowControl();
-        dispatch(consumer.poll(POLL));
+        boolean forCapacity = paused && intake && brokerUp.getAsBoolean() && handler.engineAccepting();
+        dispatch(consumer.poll(forCapacity ? POLL_FOR_ROOM : POLL));
         refreshLag();
         holding = paused || deferralsInARow > 0;
         failingSinceNanos = trackers.values().stream().map(OffsetTracker::failingSince).filter(OptionalLong::isPresent)
@@ -181,7 +192,7 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     }
 
     private boolean canDispatch() {
-        if (!intake || inFlight.get() >= maxInFlight || !handler.engineAccepting()) {
+        if (!intake || inFlight.get() >= maxInFlight || !handler.engineAccepting() || !brokerUp.getAsBoolean()) {
             return false;
         }
         // after a deferral: the wait is over, or the engine's queue that was full has room again
@@ -275,8 +286,15 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         }
     }
 
+    /** Retries that are due; none while the broker is away, and all of them at once when it is back. */
     private void runRetries() {
-        for (RetryQueue.Entry e : retries.due()) {
+        if (!brokerUp.getAsBoolean()) {
+            brokerWasDown = true;
+            return;
+        }
+        List<RetryQueue.Entry> due = brokerWasDown ? retries.all() : retries.due();
+        brokerWasDown = false;
+        for (RetryQueue.Entry e : due) {
             Done d = e.failed();
             if (trackers.get(d.partition()) != e.tracker() || !e.tracker().pending(d.offset())) {
                 continue; // revoked since, or finished

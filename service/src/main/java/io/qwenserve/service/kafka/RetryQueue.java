@@ -47,6 +47,15 @@ final class RetryQueue {
         return due;
     }
 
+    /** Removes and returns every entry, due or not (the broker is back: no reason to wait longer). */
+    List<Entry> all() {
+        List<Entry> all = new ArrayList<>();
+        while (!queue.isEmpty()) {
+            all.add(queue.poll());
+        }
+        return all;
+    }
+
     int size() {
         return queue.size();
     }
