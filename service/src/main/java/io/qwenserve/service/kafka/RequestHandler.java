@@ -3,7 +3,7 @@ package io.qwenserve.service.kafka;
 import io.qwenserve.engine.api.EngineRejectedException;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.GenerationStream;
-import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.proto.kafka.KafkaHeaders;
 import io.qwenserve.proto.v1.ChatRequest;
@@ -90,7 +90,7 @@ final class RequestHandler {
             return false;
         }
         Engine e = holder.engine();
-        return e.stats().waiting() < e.config().maxWaiting();
+        return e.stats().waiting() < e.config().queueSize();
     }
 
     /** {@code done} hears how the record ended, unless it is deferred. */
@@ -122,9 +122,7 @@ final class RequestHandler {
         GenerationStream stream;
         try {
             Engine engine = holder.engine();
-            GenerationRequest g = engineRequest(request, engine);
-            mapper.checkPromptLength(engine.tokenize(g.prompt()).length);
-            stream = engine.submit(g);
+            stream = engine.submit(engineRequest(request));
         } catch (EngineRejectedException e) {
             if (e.retryable()) {
                 return new Handling.Deferred(e.reason().name().toLowerCase());
@@ -155,11 +153,11 @@ final class RequestHandler {
                 false, null), done);
     }
 
-    private GenerationRequest engineRequest(KafkaRequest request, Engine engine) {
+    private GenerationRequest engineRequest(KafkaRequest request) {
         GenerationRequest g = request.message() instanceof ChatRequest c
-                ? mapper.chat(c, engine.model().defaults(), request.deadline())
-                : mapper.generate((GenerateRequest) request.message(), engine.model().defaults(), request.deadline());
-        SamplingParams sampling = g.sampling().seed() != null ? g.sampling()
+                ? mapper.chat(c, request.deadline())
+                : mapper.generate((GenerateRequest) request.message(), request.deadline());
+        SamplingOptions sampling = g.sampling().seed() != null ? g.sampling()
                 : g.sampling().toBuilder().seed(seedOf(request.requestId())).build();
         int priority = PriorityRange.apply(priorities, request.priority() != null ? request.priority() : g.priority());
         return new GenerationRequest(request.requestId() + "#" + attempts.incrementAndGet(), g.prompt(), sampling, priority, g.deadline());
