@@ -4,13 +4,9 @@ import io.qwenserve.service.kafka.Done.Outcome;
 import io.qwenserve.service.kafka.RequestHandler.Handling;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.Queue;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -27,23 +23,18 @@ import org.apache.kafka.common.errors.RetriableException;
 import org.jboss.logging.Logger;
 
 /**
- * The poll loop over the request topic, on its own thread, which alone touches the consumer.
+ * The poll loop over the request topic, on its own thread, which alone touches the consumer. It never waits for
+ * generation: each record goes to the {@link RequestHandler} and ends later through {@link #report}.
  *
- * <p>It never waits for generation: each record goes to the {@link RequestHandler} and ends later through
- * {@link #report}. Kafka is the buffer: while {@code maxInFlight} generations run, while the engine does not accept
- * work, after a record was deferred (the engine's queue was full) or after intake stopped for a shutdown, every
- * assigned partition is paused and the records not dispatched are sought back to; the loop keeps polling, so the group
- * membership stays alive however long generations take, and the lag grows for the autoscaler. A deferred record is
- * tried again once the engine's queue has room, or after a wait that grows with each deferral in a row (up to
- * {@link #DEFER_MAX_MS}).
- *
- * <p>Offsets are committed per partition up to the lowest unfinished record ({@link OffsetTracker}). A request whose
- * replies failed for a reason that may pass is redone, and a dead letter that failed is sent again, after a backoff
- * ({@link RetryQueue}); meanwhile the record holds its partition's commit point, and {@link #failingSinceNanos()} says
- * for how long; while the broker does not answer nothing is dispatched nor retried, and every retry runs as soon as it
- * is back. When a partition is revoked, what finished is committed and the rest of its generations are
- * abandoned: the new owner redoes exactly those. An iteration that throws anything is logged, the partitions are
- * sought back to their first record not dispatched, and the loop goes on after a pause.
+ * <p>Kafka is the buffer: while {@code maxInFlight} generations run, the engine does not accept work, the broker is
+ * away, a record was just deferred ({@link Backpressure}) or intake stopped for a shutdown, the partitions are paused
+ * and what was not dispatched is sought back to; the loop keeps polling (group membership stays alive) and the lag
+ * grows for the autoscaler. Offsets are committed up to the lowest unfinished record ({@link Partitions},
+ * {@link OffsetTracker}). Failed replies (redo) and dead letters are retried after a backoff ({@link RetryQueue}), all
+ * at once when the broker is back; meanwhile the record holds its commit point ({@link #failingSinceNanos()}). A
+ * revoked partition commits what finished and abandons the rest, which its new owner redoes; when the engine fails for
+ * good the loop leaves the group. An iteration that throws anything is logged, the partitions are sought back to
+ * their first record not dispatched, and the loop goes on.
  */
 final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     private static final Logger LOG = Logger.getLogger(RequestConsumer.class);
@@ -51,21 +42,19 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     /** While paused only for capacity (in flight, the engine's queue): look again soon, so the engine never waits for the topic. */
     private static final Duration POLL_FOR_ROOM = Duration.ofMillis(10);
     private static final long LAG_REFRESH_MS = 2000;
-    static final long DEFER_FIRST_MS = 20;
-    static final long DEFER_MAX_MS = 1000;
 
     private final Consumer<String, byte[]> consumer;
     private final String topic;
     private final RequestHandler handler;
     private final KafkaMetrics metrics;
     private final int maxInFlight;
-    private final Map<TopicPartition, OffsetTracker> trackers = new HashMap<>();
-    private final Map<TopicPartition, Set<InFlightRequest>> generating = new HashMap<>();
+    private final Partitions partitions = new Partitions();
     private final Queue<Done> done = new ConcurrentLinkedQueue<>();
     private final RetryQueue retries = new RetryQueue();
     private final AtomicInteger inFlight;
     private final BooleanSupplier brokerUp;
     private boolean brokerWasDown;
+    private boolean left;
     private final CountDownLatch intakeStopped = new CountDownLatch(1);
     private volatile boolean intake = true;
     private volatile boolean closing;
@@ -75,9 +64,7 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     private volatile boolean holding;
     private volatile long heartbeatNanos = System.nanoTime();
     private volatile long failingSinceNanos = Long.MAX_VALUE;
-    private long deferredUntilNanos;
-    private boolean deferredForRoom;
-    private int deferralsInARow;
+    private final Backpressure backpressure = new Backpressure();
     private long lagRefreshedAt;
 
     /**
@@ -148,7 +135,7 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
                 }
             }
             finishDone();
-            commitSync(trackers.keySet());
+            commitSync(partitions.all());
         } catch (Throwable t) {
             LOG.error("the Kafka request loop stopped", t);
         } finally {
@@ -165,6 +152,11 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         if (!intake) {
             intakeStopped.countDown();
         }
+        if (left || (handler.engineFailed() && leaveGroup())) {
+            finishDone();
+            sleep(POLL.toMillis()); // out of the group: nothing to poll; the engine's failure fails liveness
+            return;
+        }
         finishDone();
         runRetries();
         commit();
@@ -172,16 +164,27 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         boolean forCapacity = paused && intake && brokerUp.getAsBoolean() && handler.engineAccepting();
         dispatch(consumer.poll(forCapacity ? POLL_FOR_ROOM : POLL));
         refreshLag();
-        holding = paused || deferralsInARow > 0;
-        failingSinceNanos = trackers.values().stream().map(OffsetTracker::failingSince).filter(OptionalLong::isPresent)
-                .mapToLong(OptionalLong::getAsLong).min().orElse(Long.MAX_VALUE);
+        holding = paused || backpressure.active();
+        failingSinceNanos = partitions.failingSinceNanos();
+    }
+
+    /**
+     * The engine failed and will not serve again: commit what finished and leave the group, so that other replicas take
+     * this replica's partitions (and redo its unfinished requests) now rather than after a restart.
+     */
+    private boolean leaveGroup() {
+        LOG.error("the engine failed: leaving the consumer group so that other replicas take the request partitions");
+        finishDone();
+        consumer.unsubscribe(); // revokes: commits what finished, hands the rest back
+        left = true;
+        return true;
     }
 
     /** After a failed iteration: read again from the first record of each partition that was not dispatched. */
     private void recover() {
         try {
             for (TopicPartition tp : consumer.assignment()) {
-                OffsetTracker t = trackers.get(tp);
+                OffsetTracker t = partitions.tracker(tp);
                 if (t != null) {
                     consumer.seek(tp, t.next());
                 }
@@ -195,14 +198,13 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         if (!intake || inFlight.get() >= maxInFlight || !handler.engineAccepting() || !brokerUp.getAsBoolean()) {
             return false;
         }
-        // after a deferral: the wait is over, or the engine's queue that was full has room again
-        return System.nanoTime() - deferredUntilNanos >= 0 || (deferredForRoom && handler.engineHasRoom());
+        return !backpressure.waiting(handler::engineHasRoom);
     }
 
     private void dispatch(ConsumerRecords<String, byte[]> records) {
         boolean stop = false;
         for (TopicPartition tp : records.partitions()) {
-            OffsetTracker t = trackers.get(tp);
+            OffsetTracker t = partitions.tracker(tp);
             for (ConsumerRecord<String, byte[]> r : records.records(tp)) {
                 if (stop || t == null || !canDispatch()) {
                     consumer.seek(tp, r.offset()); // fetched again once the partitions resume
@@ -210,12 +212,13 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
                 }
                 Handling h = handler.handle(r, this::report);
                 if (h instanceof Handling.Deferred d) {
-                    consumer.seek(tp, r.offset());
-                    defer(d.reason());
+                    consumer.seek(tp, r.offset()); // the record waits in its topic (backpressure)
+                    backpressure.deferred(d.reason());
+                    metrics.deferred(d.reason());
                     stop = true;
                     break;
                 }
-                deferralsInARow = 0;
+                backpressure.dispatched();
                 t.dispatched(r.offset());
                 if (h instanceof Handling.Started s) {
                     track(tp, s.generation());
@@ -224,17 +227,8 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         }
     }
 
-    /** Backpressure: the record waits in its topic; the next try comes after a wait that grows while it lasts. */
-    private void defer(String reason) {
-        deferredForRoom = reason.equals("queue_full");
-        deferralsInARow++;
-        long waitMs = Math.min(DEFER_MAX_MS, DEFER_FIRST_MS << Math.min(10, deferralsInARow - 1));
-        deferredUntilNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
-        metrics.deferred(reason);
-    }
-
     private void track(TopicPartition tp, InFlightRequest g) {
-        generating.computeIfAbsent(tp, k -> new HashSet<>()).add(g);
+        partitions.started(tp, g);
         inFlight.incrementAndGet();
     }
 
@@ -246,14 +240,11 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         for (Done d; (d = done.poll()) != null; ) {
             InFlightRequest g = d.generation();
             if (g != null) {
-                Set<InFlightRequest> running = generating.get(d.partition());
-                if (running != null) {
-                    running.remove(g);
-                }
+                partitions.ended(d.partition(), g);
                 inFlight.decrementAndGet();
                 handler.released(g);
             }
-            OffsetTracker t = trackers.get(d.partition());
+            OffsetTracker t = partitions.tracker(d.partition());
             boolean current = t != null && t.pending(d.offset()); // not revoked (and re-assigned) since
             if (current && d.outcome().finished) {
                 t.finished(d.offset());
@@ -296,17 +287,17 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         brokerWasDown = false;
         for (RetryQueue.Entry e : due) {
             Done d = e.failed();
-            if (trackers.get(d.partition()) != e.tracker() || !e.tracker().pending(d.offset())) {
+            if (partitions.tracker(d.partition()) != e.tracker() || !e.tracker().pending(d.offset())) {
                 continue; // revoked since, or finished
             }
             if (e.kind() == RetryQueue.Kind.DEAD_LETTER) {
                 handler.deadLetter(d.request(), d.why(), this::report);
             } else if (!canDispatch()) {
-                retries.later(e, DEFER_MAX_MS);
+                retries.later(e, Backpressure.MAX_MS);
             } else {
                 Handling h = handler.handle(d.request().record(), this::report);
                 if (h instanceof Handling.Deferred) {
-                    retries.later(e, DEFER_MAX_MS);
+                    retries.later(e, Backpressure.MAX_MS);
                 } else if (h instanceof Handling.Started s) {
                     track(d.partition(), s.generation());
                 }
@@ -328,26 +319,18 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
 
     /** Asynchronous; a failed commit is superseded by the next one, or by the synchronous one on revocation and close. */
     private void commit() {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        trackers.forEach((tp, t) -> t.toCommit().ifPresent(o -> offsets.put(tp, new OffsetAndMetadata(o))));
+        Map<TopicPartition, OffsetAndMetadata> offsets = partitions.toCommit();
         if (!offsets.isEmpty()) {
             consumer.commitAsync(offsets, (o, e) -> {
                 if (e != null) {
                     LOG.warnf("offset commit failed: %s", e.toString());
                 }
             });
-            offsets.forEach((tp, o) -> trackers.get(tp).committed(o.offset()));
         }
     }
 
-    private void commitSync(Collection<TopicPartition> partitions) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (TopicPartition tp : partitions) {
-            OffsetTracker t = trackers.get(tp);
-            if (t != null) {
-                offsets.put(tp, new OffsetAndMetadata(t.commitPoint()));
-            }
-        }
+    private void commitSync(Collection<TopicPartition> which) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = partitions.commitPoints(which);
         try {
             consumer.commitSync(offsets, Duration.ofSeconds(5));
         } catch (KafkaException e) {
@@ -357,13 +340,13 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
 
     private void refreshLag() {
         long now = System.currentTimeMillis();
-        if (now - lagRefreshedAt < LAG_REFRESH_MS || trackers.isEmpty()) {
+        if (now - lagRefreshedAt < LAG_REFRESH_MS || partitions.size() == 0) {
             return;
         }
         lagRefreshedAt = now;
         try {
-            consumer.endOffsets(trackers.keySet(), Duration.ofSeconds(2)).forEach((tp, end) -> {
-                OffsetTracker t = trackers.get(tp);
+            consumer.endOffsets(partitions.all(), Duration.ofSeconds(2)).forEach((tp, end) -> {
+                OffsetTracker t = partitions.tracker(tp);
                 if (t != null && end != null) {
                     metrics.lag(tp, Math.max(0, end - t.committed()));
                 }
@@ -374,46 +357,38 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     }
 
     @Override
-    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-        for (TopicPartition tp : partitions) {
-            trackers.put(tp, new OffsetTracker(consumer.position(tp)));
+    public void onPartitionsAssigned(Collection<TopicPartition> added) {
+        for (TopicPartition tp : added) {
+            partitions.assigned(tp, consumer.position(tp));
         }
         if (paused) {
-            consumer.pause(partitions);
+            consumer.pause(added);
         }
-        assigned = trackers.size();
+        assigned = partitions.size();
         lagRefreshedAt = 0;
-        if (!partitions.isEmpty()) {
-            LOG.infof("request partitions assigned: %s", partitions);
+        if (!added.isEmpty()) {
+            LOG.infof("request partitions assigned: %s", added);
         }
     }
 
     @Override
-    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+    public void onPartitionsRevoked(Collection<TopicPartition> revoked) {
         finishDone();
-        commitSync(partitions);
-        giveUp(partitions, "revoked");
+        commitSync(revoked);
+        giveUp(revoked, "revoked");
     }
 
     @Override
-    public void onPartitionsLost(Collection<TopicPartition> partitions) {
-        giveUp(partitions, "lost");
+    public void onPartitionsLost(Collection<TopicPartition> lost) {
+        giveUp(lost, "lost");
     }
 
-    private void giveUp(Collection<TopicPartition> partitions, String why) {
-        int abandoned = 0;
-        for (TopicPartition tp : partitions) {
-            Set<InFlightRequest> running = generating.remove(tp);
-            if (running != null) {
-                running.forEach(InFlightRequest::abandon);
-                abandoned += running.size();
-            }
-            trackers.remove(tp);
-            metrics.unassigned(tp);
-        }
-        assigned = trackers.size();
-        if (!partitions.isEmpty()) {
-            LOG.infof("request partitions %s: %s (%d generations handed back)", why, partitions, abandoned);
+    private void giveUp(Collection<TopicPartition> gone, String why) {
+        int abandoned = partitions.giveUp(gone);
+        gone.forEach(metrics::unassigned);
+        assigned = partitions.size();
+        if (!gone.isEmpty()) {
+            LOG.infof("request partitions %s: %s (%d generations handed back)", why, gone, abandoned);
         }
     }
 

@@ -81,7 +81,20 @@ final class RequestHandler {
 
     /** Whether the engine takes requests now (loaded, not draining, not failed). */
     boolean engineAccepting() {
-        return holder.state() == EngineHolder.State.READY && holder.engine().accepting();
+        try {
+            return holder.state() == EngineHolder.State.READY && holder.engine().accepting();
+        } catch (RuntimeException e) {
+            return false; // draining meanwhile
+        }
+    }
+
+    /** Whether failing steps marked the engine failed: it will not serve again, other replicas must. */
+    boolean engineFailed() {
+        try {
+            return holder.state() == EngineHolder.State.READY && holder.engine().failed();
+        } catch (RuntimeException e) {
+            return false; // draining meanwhile
+        }
     }
 
     /** Whether the engine's waiting queue has room now (from its last step's snapshot). */
@@ -133,7 +146,7 @@ final class RequestHandler {
             reject(request, ApiError.of(e), done);
             return ANSWERING;
         }
-        InFlightRequest generation = new InFlightRequest(request, stream, sender, replyThread, done);
+        InFlightRequest generation = new InFlightRequest(request, stream, sender, replyThread, done, this::engineFailed);
         holder.streamOpened();
         cancels.register(generation);
         generation.start();

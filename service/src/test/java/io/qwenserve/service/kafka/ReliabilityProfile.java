@@ -6,8 +6,8 @@ import java.util.Map;
 
 /**
  * Faults and overload, on topics and a consumer group of their own: two sequences per step and four waiting (so that a
- * few HTTP clients fill the engine's queue), one request partition, and a partition that cannot move for 3 s fails
- * liveness.
+ * few HTTP clients fill the engine's queue), one request partition, a partition that cannot move for 3 s fails
+ * liveness, and two failing engine steps in a row mark the engine failed.
  */
 public class ReliabilityProfile implements QuarkusTestProfile {
     static final String GROUP = "qwen-reliability";
@@ -25,7 +25,8 @@ public class ReliabilityProfile implements QuarkusTestProfile {
                 Map.entry("qwen.kafka.cancel-topic", CANCEL), Map.entry("qwen.kafka.dead-letter-topic", DLQ),
                 Map.entry("qwen.kafka.request-partitions", "1"), Map.entry("qwen.kafka.reply-partitions", "2"),
                 Map.entry("qwen.kafka.max-in-flight", "8"), Map.entry("qwen.kafka.stuck-partition-timeout", "3s"),
-                Map.entry("qwen.engine.max-batch", Integer.toString(MAX_BATCH)), Map.entry("qwen.engine.queue-size", Integer.toString(QUEUE)));
+                Map.entry("qwen.engine.max-batch", Integer.toString(MAX_BATCH)), Map.entry("qwen.engine.queue-size", Integer.toString(QUEUE)),
+                Map.entry("qwen.engine.max-step-failures", "2"));
     }
 
     @Override

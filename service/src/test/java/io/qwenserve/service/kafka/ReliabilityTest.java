@@ -13,6 +13,7 @@ import io.qwenserve.proto.kafka.KafkaHeaders;
 import io.qwenserve.proto.v1.GenerateResponse;
 import io.qwenserve.service.Await;
 import io.qwenserve.service.FaultFigures;
+import io.qwenserve.service.GrpcTestClient;
 import io.qwenserve.service.KafkaTestBroker;
 import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.test.junit.QuarkusTest;
@@ -21,7 +22,10 @@ import jakarta.inject.Inject;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -135,12 +139,17 @@ class ReliabilityTest {
     @Order(1)
     void overloadBuildsLagInsteadOfErrorReplies() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
+        // HTTP clients fill the engine's batch, then its queue (in that order: a burst could find the queue full)
         List<Socket> http = new ArrayList<>();
-        for (int i = 0; i < ReliabilityProfile.MAX_BATCH + ReliabilityProfile.QUEUE; i++) {
+        for (int i = 0; i < ReliabilityProfile.MAX_BATCH; i++) {
             http.add(longHttpChat());
         }
-        Await.until(Duration.ofSeconds(60), "HTTP clients fill the engine's batch and queue", () -> holder.engine().stats().running()
-                == ReliabilityProfile.MAX_BATCH && holder.engine().stats().waiting() == ReliabilityProfile.QUEUE);
+        holder.engine().awaitStats(s -> s.running() == ReliabilityProfile.MAX_BATCH, Duration.ofSeconds(60));
+        for (int i = 0; i < ReliabilityProfile.QUEUE; i++) {
+            http.add(longHttpChat());
+        }
+        holder.engine().awaitStats(s -> s.running() == ReliabilityProfile.MAX_BATCH && s.waiting() == ReliabilityProfile.QUEUE,
+                Duration.ofSeconds(60));
         double deferredBefore = deferred();
         Map<String, ReplyStream> streams = new LinkedHashMap<>();
         for (int i = 0; i < 200; i++) {
@@ -166,17 +175,21 @@ class ReliabilityTest {
                 }
             }
         });
+        long stepsBefore = holder.engine().stats().steps();
         long released = System.nanoTime();
         for (Socket s : http) {
             s.close(); // the HTTP clients go away: their generations are cancelled, the queue empties
         }
         int[] n = outcomes(streams, WAIT);
         long recoverMs = (System.nanoTime() - released) / 1_000_000;
+        long steps = holder.engine().stats().steps() - stepsBefore;
         Await.until(Duration.ofSeconds(30), "the lag falls to 0 (every offset committed)", () -> quietly(this::lag) == 0);
         sampling.set(false);
         sampler.get();
         FaultFigures.report("engine queue held full by HTTP clients while 200 Kafka requests arrive", 200, n[0], n[1], n[2], n[3],
-                recoverMs, "lag 0 -> " + maxLag.get() + " -> 0; " + (long) (deferred() - deferredBefore) + " deferrals, no error reply");
+                recoverMs, "lag 0 -> " + maxLag.get() + " -> 0; " + (long) (deferred() - deferredBefore) + " deferrals, no error reply; "
+                        + steps + " engine steps (batches of <= 2) in the time to recover, " + String.format("%.1f", recoverMs / (double) steps)
+                        + " ms per step");
         assertEquals(200, n[0], "every Kafka request completed (failed " + n[1] + ", lost " + n[2] + ")");
     }
 
@@ -246,6 +259,85 @@ class ReliabilityTest {
         assertEquals(1, raw.read(ReliabilityProfile.DLQ, r -> big.equals(r.key()), r -> "x", 1, WAIT).size());
         FaultFigures.report("dead-letter topic refuses a record (too large) until its limit is raised", 2, 1, 1, 0, 0, recoverMs,
                 "liveness DOWN after 3 s (qwen.kafka.stuck-partition-timeout), UP again after the fix");
+    }
+
+    private static List<GenerateResponse> drain(Iterator<GenerateResponse> it) {
+        List<GenerateResponse> all = new ArrayList<>();
+        it.forEachRemaining(all::add);
+        return all;
+    }
+
+    @Test
+    @Order(4)
+    void aStepThatThrowsFailsOnlyItsBatch() throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        try (GrpcTestClient grpc = new GrpcTestClient()) {
+            Iterator<GenerateResponse> overGrpc = grpc.blocking().chat(GrpcTestClient.chat("step-grpc-" + run, "a long story", 3000));
+            String kafkaId = "step-kafka-" + run;
+            ReplyStream overKafka = client.chat(GrpcTestClient.chat(kafkaId, "a long story", 3000));
+            holder.engine().awaitStats(s -> s.running() == 2, Duration.ofSeconds(60)); // both in the batch
+            long injected = System.nanoTime();
+            holder.engine().injectStepFailures(1);
+            List<GenerateResponse> g = drain(overGrpc);
+            List<GenerateResponse> k = overKafka.collect(WAIT);
+            assertTrue(g.get(g.size() - 1).hasError(), "the gRPC stream of the failing step ends with an error: " + g.get(g.size() - 1));
+            assertTrue(k.get(k.size() - 1).hasError(), "so does the Kafka request's: " + k.get(k.size() - 1));
+            assertTrue(k.get(k.size() - 1).getError().getRetryable());
+
+            List<GenerateResponse> after = GrpcTestClient.collect(grpc.blocking().chat(GrpcTestClient.chat("after-" + run, "hi", 4)));
+            List<GenerateResponse> afterKafka = client.chat(GrpcTestClient.chat("after-kafka-" + run, "hi", 4)).collect(WAIT);
+            long recoverMs = (System.nanoTime() - injected) / 1_000_000;
+            assertTrue(after.get(after.size() - 1).hasFinal(), "the next request succeeds");
+            assertTrue(afterKafka.get(afterKafka.size() - 1).hasFinal(), "over Kafka too");
+            assertFalse(holder.engine().failed());
+            holder.engine().checkInvariants();
+            assertEquals(0, holder.engine().stats().kvBlocksUsed(), "the failed sequences' blocks were freed");
+            given().get("/q/health/ready").then().statusCode(200);
+            given().get("/q/health/live").then().statusCode(200);
+            FaultFigures.report("one engine step throws (test hook), 2 sequences in it", 4, 2, 2, 0, 0, recoverMs,
+                    "only the step's own gRPC and Kafka requests end with an error; the next ones succeed; ready and live throughout");
+        }
+    }
+
+    @Test
+    @Order(5)
+    void failingStepsInARowMarkTheEngineFailedAndTheProbesSaySo() throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        try (GrpcTestClient grpc = new GrpcTestClient()) {
+            List<Iterator<GenerateResponse>> streams = new ArrayList<>();
+            for (int i = 0; i < ReliabilityProfile.MAX_BATCH + ReliabilityProfile.QUEUE; i++) {
+                streams.add(grpc.blocking().chat(GrpcTestClient.chat("doomed-" + i + "-" + run, "a long story", 3000)));
+                int submitted = i + 1; // one at a time: a burst could find the queue full before the first ones are admitted
+                holder.engine().awaitStats(s -> s.running() + s.waiting() == submitted, Duration.ofSeconds(60));
+            }
+            holder.engine().awaitStats(s -> s.running() == ReliabilityProfile.MAX_BATCH && s.waiting() == ReliabilityProfile.QUEUE,
+                    Duration.ofSeconds(60));
+            long injected = System.nanoTime();
+            holder.engine().injectStepFailures(2); // qwen.engine.max-step-failures
+            int failed = 0;
+            for (Iterator<GenerateResponse> s : streams) {
+                List<GenerateResponse> rs = drain(s);
+                failed += rs.get(rs.size() - 1).hasError() ? 1 : 0;
+            }
+            assertEquals(streams.size(), failed, "the two failing steps' requests and those still waiting all end with an error");
+            assertTrue(holder.engine().failed());
+            Await.until(Duration.ofSeconds(30), "readiness goes down", () -> given().get("/q/health/ready").statusCode() == 503);
+            given().get("/q/health/ready").then().statusCode(503).body(containsString("engine failed"));
+            given().get("/q/health/live").then().statusCode(503).body(containsString("engine failed"));
+            StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
+                    () -> GrpcTestClient.collect(grpc.blocking().chat(GrpcTestClient.chat("too-late-" + run, "hi", 2))));
+            assertEquals(Status.Code.UNAVAILABLE, refused.getStatus().getCode());
+
+            // Kafka: this replica leaves the group; a request sent now waits in its topic for a healthy replica
+            Await.until(Duration.ofSeconds(60), "the consumer group has no member left", () -> quietly(() ->
+                    raw.admin.describeConsumerGroups(List.of(ReliabilityProfile.GROUP)).all().get().get(ReliabilityProfile.GROUP)
+                            .members().size()) == 0);
+            raw.send(RawKafka.record(ReliabilityProfile.REQUESTS, "waits-" + run, chat("waits-" + run, 4)));
+            assertTrue(lag() >= 1, "the request is not consumed by the failed replica");
+            FaultFigures.report("2 engine steps in a row throw (qwen.engine.max-step-failures=2), 6 requests in the engine", 7, 0, 6, 0, 0,
+                    -1, "all 6 end with an error; readiness and liveness DOWN " + ((System.nanoTime() - injected) / 1_000_000)
+                            + " ms after the injection; the Kafka request sent afterwards stays in its topic (the replica left the group)");
+        }
     }
 
     interface Check {
