@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Kafka requests the service refuses for good: a reply-to topic that is not allowed or does not exist (answered on the
- * default reply topic), a priority outside {@code qwen.kafka.priority-range}. Each gets one terminal error reply and a
+ * default reply topic), a priority outside {@code qwen.kafka.priority-range}, more stop strings than
+ * {@code qwen.engine.max-stop-strings} (16). Each gets one terminal error reply and a
  * dead letter with the reason, and a good request behind them in the same partition is still served.
  */
 @QuarkusTest
@@ -67,6 +68,15 @@ class KafkaRefusalsTest {
                 + "\"sampling\":{\"maxTokens\":3}}";
     }
 
+    private static String chatWithStops(String id, int stops) {
+        StringBuilder list = new StringBuilder();
+        for (int i = 0; i < stops; i++) {
+            list.append(i == 0 ? "" : ",").append("\"stop").append(i).append('"');
+        }
+        return "{\"requestId\":\"" + id + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"sampling\":{\"maxTokens\":3,"
+                + "\"stop\":[" + list + "]}}";
+    }
+
     @Test
     void refusedReplyTopicsAndPrioritiesAreAnsweredOnTheDefaultTopicAndDeadLettered() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
@@ -75,7 +85,8 @@ class KafkaRefusalsTest {
                 new Refused("elsewhere-" + run, "some.other.topic", null, 0, "PERMISSION_DENIED", "reply-to"),
                 new Refused("absent-" + run, KafkaProfile.ABSENT_REPLY_TOPIC, null, 0, "NOT_FOUND", "reply-to"),
                 new Refused("priority-field-" + run, null, null, 9, "INVALID_ARGUMENT", "priority"),
-                new Refused("priority-header-" + run, null, "-1", 0, "INVALID_ARGUMENT", "priority"));
+                new Refused("priority-header-" + run, null, "-1", 0, "INVALID_ARGUMENT", "priority"),
+                new Refused("stops-" + run, null, null, 0, "INVALID_ARGUMENT", "stop")); // 17 stop strings: one over the cap
         String key = "refusals-" + run; // one partition: the good request behind the refused ones must still be served
         Map<String, ReplyStream> streams = new java.util.HashMap<>();
         for (Refused r : refused) {
@@ -87,7 +98,8 @@ class KafkaRefusalsTest {
             if (r.priorityHeader() != null) {
                 headers.addAll(List.of(KafkaHeaders.PRIORITY, r.priorityHeader()));
             }
-            raw.send(RawKafka.record("qwen.requests", key, chat(r.id(), r.priority()), headers.toArray(String[]::new)));
+            String value = r.field().equals("stop") ? chatWithStops(r.id(), 17) : chat(r.id(), r.priority());
+            raw.send(RawKafka.record("qwen.requests", key, value, headers.toArray(String[]::new)));
         }
         ReplyStream good = client.expect("allowed-priority-" + run);
         raw.send(RawKafka.record("qwen.requests", key, chat("allowed-priority-" + run, 5), KafkaHeaders.CORRELATION_ID,
