@@ -106,6 +106,7 @@ public class EngineHolder {
         e.maxStopStrings().ifPresent(b::maxStopStrings);
         e.maxStopLength().ifPresent(b::maxStopLength);
         e.maxStepFailures().ifPresent(b::maxStepFailures);
+        e.prefixCaching().ifPresent(b::prefixCaching);
         QwenConfig.Sampling s = config.sampling();
         return b.sampling(new EngineConfig.SamplingDefaults(
                 boxed(s.temperature()), boxed(s.topP()), s.topK().isPresent() ? s.topK().getAsInt() : null,
