@@ -99,11 +99,12 @@ final class RequestHandler {
 
     /** Whether the engine's waiting queue has room now (from its last step's snapshot). */
     boolean engineHasRoom() {
-        if (!engineAccepting()) {
+        try {
+            Engine e = holder.engine();
+            return e.accepting() && e.stats().waiting() < e.config().queueSize();
+        } catch (RuntimeException notServing) {
             return false;
         }
-        Engine e = holder.engine();
-        return e.stats().waiting() < e.config().queueSize();
     }
 
     /** {@code done} hears how the record ended, unless it is deferred. */

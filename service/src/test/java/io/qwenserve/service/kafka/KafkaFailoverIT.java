@@ -7,6 +7,7 @@ import io.qwenserve.client.ReplyStream;
 import io.qwenserve.proto.kafka.KafkaEncoding;
 import io.qwenserve.proto.kafka.KafkaHeaders;
 import io.qwenserve.proto.v1.GenerateResponse;
+import io.qwenserve.service.Await;
 import io.qwenserve.service.KafkaTestBroker;
 import io.qwenserve.service.ServiceProcess;
 import java.nio.charset.StandardCharsets;
@@ -56,7 +57,7 @@ class KafkaFailoverIT {
                 "kafka.session.timeout.ms", "3000", "kafka.heartbeat.interval.ms", "500");
         CompletableFuture<ServiceProcess> startA = CompletableFuture.supplyAsync(() -> start("kafka-replica-a", props));
         CompletableFuture<ServiceProcess> startB = CompletableFuture.supplyAsync(() -> start("kafka-replica-b", props));
-        try (ServiceProcess a = startA.get(); ServiceProcess b = startB.get();
+        try (ServiceProcess a = kafkaReady(startA.get()); ServiceProcess b = kafkaReady(startB.get());
              RawReplies raw = new RawReplies(bootstrap, topics.replyTopic());
              KafkaChatClient client = new KafkaChatClient(bootstrap, topics)) {
             awaitBalanced(a, b);
@@ -87,6 +88,12 @@ class KafkaFailoverIT {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Readiness is the engine's; the Kafka bridge (and the topics it creates) has its own health check. */
+    private static ServiceProcess kafkaReady(ServiceProcess p) throws Exception {
+        Await.until(Duration.ofSeconds(120), "the Kafka bridge of " + p.log + " runs", () -> p.status("/q/health/group/kafka") == 200);
+        return p;
     }
 
     /** Both replicas hold request partitions (the second one's join has been rebalanced). */
