@@ -51,20 +51,6 @@ public final class Memory {
         return -1;
     }
 
-    /** MemAvailable from /proc/meminfo, or -1. */
-    public static long availableBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemAvailable:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-        return -1;
-    }
-
     /**
      * Plain memory-read bandwidth with libtorch's threads: the best of several sums over a 512 MiB buffer (far larger
      * than any cache).

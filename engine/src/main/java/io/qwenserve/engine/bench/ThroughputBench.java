@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Closed-loop load on an in-process engine: {@code concurrency} clients, each sending requests back to back (random
- * prompt ids of a fixed length, greedy, a fixed number of new tokens), timing every token as the client sees it.
+ * prompt ids of a fixed length, optionally after a shared prefix; greedy, a fixed number of new tokens), timing every
+ * token as the client sees it.
  */
 public final class ThroughputBench {
 
@@ -32,6 +33,12 @@ public final class ThroughputBench {
     private ThroughputBench() {}
 
     public static Result run(Engine engine, int concurrency, int requestsPerClient, int promptLen, int newTokens, int vocab) throws Exception {
+        return run(engine, concurrency, requestsPerClient, new int[0], promptLen, newTokens, vocab);
+    }
+
+    /** The same with every prompt starting with {@code prefix} (a shared system prompt), then {@code promptLen} random ids. */
+    public static Result run(Engine engine, int concurrency, int requestsPerClient, int[] prefix, int promptLen, int newTokens,
+                             int vocab) throws Exception {
         ExecutorService clients = Executors.newFixedThreadPool(concurrency);
         List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
         List<Double> itl = Collections.synchronizedList(new ArrayList<>());
@@ -45,7 +52,8 @@ public final class ThroughputBench {
             futures.add(clients.submit(() -> {
                 SplittableRandom r = new SplittableRandom(client * 7919L + 1);
                 for (int i = 0; i < requestsPerClient; i++) {
-                    int[] prompt = r.ints(promptLen, 0, vocab).toArray();
+                    int[] prompt = java.util.Arrays.copyOf(prefix, prefix.length + promptLen);
+                    System.arraycopy(r.ints(promptLen, 0, vocab).toArray(), 0, prompt, prefix.length, promptLen);
                     long t0 = System.nanoTime();
                     GenerationStream s = engine.submit(GenerationRequest.of("bench-" + ids.incrementAndGet(), new Prompt.Ids(prompt),
                             SamplingOptions.greedy(newTokens).toBuilder().ignoreEos(true).build()));
@@ -86,6 +94,24 @@ public final class ThroughputBench {
             total += t;
         }
         return new Result(concurrency, concurrency * requestsPerClient, total, seconds, toArray(ttft), toArray(itl), kvMax);
+    }
+
+    /** One greedy request of {@code prompt} for exactly {@code newTokens} tokens (end ids ignored), waited for; returns the tokens generated. */
+    public static int generate(Engine engine, String id, int[] prompt, int newTokens) throws InterruptedException {
+        GenerationStream s = engine.submit(GenerationRequest.of(id, new Prompt.Ids(prompt),
+                SamplingOptions.greedy(newTokens).toBuilder().ignoreEos(true).build()));
+        int tokens = 0;
+        for (GenerationEvent e; (e = s.take()) != null; ) {
+            if (e instanceof GenerationEvent.Chunk ch) {
+                tokens += ch.tokenIds().length;
+            } else if (e instanceof GenerationEvent.Final f) {
+                if (f.reason() == io.qwenserve.engine.api.FinishReason.ERROR) {
+                    throw new IllegalStateException("request " + id + " failed: " + f.message());
+                }
+                break;
+            }
+        }
+        return tokens;
     }
 
     private static double[] toArray(List<Double> l) {
