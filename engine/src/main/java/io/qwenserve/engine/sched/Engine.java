@@ -185,7 +185,7 @@ public final class Engine implements AutoCloseable {
             Sequence seq = new Sequence(r.requestId(), p.prompt(), r.priority(), r.deadline(),
                     new SequenceSampler(p.params(), p.prompt()), p.stopIds(), arrivals.incrementAndGet(),
                     model.model().rope().ntkAlpha(p.prompt().length), Math.min(p.params().maxTokens(), maxModelLen - p.prompt().length),
-                    output);
+                    output, p.grammar() == null ? null : inputs.structuredOutputs().matcher(p.grammar(), p.stopIds()));
             streams.add(stream);
             adds.add(() -> {
                 scheduler.add(seq);

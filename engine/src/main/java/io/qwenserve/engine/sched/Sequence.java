@@ -2,6 +2,7 @@ package io.qwenserve.engine.sched;
 
 import io.qwenserve.engine.api.FinishReason;
 import io.qwenserve.engine.sample.SequenceSampler;
+import io.qwenserve.engine.structured.GrammarMatcher;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,6 +31,8 @@ final class Sequence {
     final double ntkAlpha;       // fixed at first prefill (Qwen v1 dynamic NTK)
     final int maxTokens;         // clipped so prompt + output fits the model length
     final OutputProcessor.Output output; // null in scheduler tests
+    final GrammarMatcher matcher; // the response format's cursor over the output; null for free text
+    final int[] endIds;          // stopIds as an array (allowed by the matcher's mask where the output is complete)
 
     private int[] tokens = new int[16];
     private int outputLen;
@@ -44,6 +47,11 @@ final class Sequence {
 
     Sequence(String id, int[] prompt, int priority, Instant deadline, SequenceSampler sampler, Set<Integer> stopIds,
              long arrival, double ntkAlpha, int maxTokens, OutputProcessor.Output output) {
+        this(id, prompt, priority, deadline, sampler, stopIds, arrival, ntkAlpha, maxTokens, output, null);
+    }
+
+    Sequence(String id, int[] prompt, int priority, Instant deadline, SequenceSampler sampler, Set<Integer> stopIds,
+             long arrival, double ntkAlpha, int maxTokens, OutputProcessor.Output output, GrammarMatcher matcher) {
         this.id = id;
         this.prompt = prompt;
         this.priority = priority;
@@ -54,6 +62,8 @@ final class Sequence {
         this.ntkAlpha = ntkAlpha;
         this.maxTokens = maxTokens;
         this.output = output;
+        this.matcher = matcher;
+        this.endIds = stopIds.stream().mapToInt(Integer::intValue).sorted().toArray();
     }
 
     int priority() {

@@ -3,6 +3,7 @@ package io.qwenserve.service.openai;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.Prompt;
 import io.qwenserve.engine.api.SamplingOptions;
+import io.qwenserve.engine.structured.OutputConstraint;
 import io.qwenserve.engine.chat.ChatMessage;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sample.InvalidParameterException;
@@ -51,8 +52,16 @@ public class OpenAiRequests {
         }
         int top = logprobs ? logprobs("top_logprobs", r.topLogprobs() != null ? r.topLogprobs() : 0) : -1;
         Integer maxTokens = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
+        OutputConstraint format = OpenAiFormats.responseFormat(r.responseFormat(), r.structuredOutputs());
+        if (!functions.isEmpty()) {
+            if (format != null) {
+                throw new InvalidParameterException("response_format", "response_format cannot be combined with tools"
+                        + " (the tool call is constrained to the function's parameters already)");
+            }
+            format = OpenAiFormats.tools(functions, r.toolChoice(), r.functionCall(), ChatMessages.functionNames(r));
+        }
         SamplingOptions sampling = new SamplingOptions(r.temperature(), r.topP(), r.topK(), maxTokens, r.repetitionPenalty(),
-                r.presencePenalty(), r.frequencyPenalty(), r.seed(), stop, null, logprobs ? Math.max(1, top) : 0, false);
+                r.presencePenalty(), r.frequencyPenalty(), r.seed(), stop, null, logprobs ? Math.max(1, top) : 0, false, format);
         int n = n(r.n());
         checkChoices(1, n);
         List<GenerationRequest> requests = requests(callId, List.of(prompt), n, sampling);
@@ -70,7 +79,8 @@ public class OpenAiRequests {
         List<Prompt> prompts = CompletionPrompts.of(r.prompt());
         int top = r.logprobs() != null ? logprobs("logprobs", r.logprobs()) : -1;
         SamplingOptions sampling = new SamplingOptions(r.temperature(), r.topP(), r.topK(), r.maxTokens(), r.repetitionPenalty(),
-                r.presencePenalty(), r.frequencyPenalty(), r.seed(), r.stop(), null, top >= 0 ? Math.max(top, 1) : 0, false);
+                r.presencePenalty(), r.frequencyPenalty(), r.seed(), r.stop(), null, top >= 0 ? Math.max(top, 1) : 0, false,
+                OpenAiFormats.responseFormat(r.responseFormat(), r.structuredOutputs()));
         int n = n(r.n());
         checkChoices(prompts.size(), n);
         boolean stream = Boolean.TRUE.equals(r.stream());

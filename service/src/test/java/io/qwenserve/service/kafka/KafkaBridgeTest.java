@@ -160,7 +160,12 @@ class KafkaBridgeTest {
                 new Bad("bad-temperature-" + run, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"sampling\":{\"temperature\":-1}}",
                         null, "INVALID_ARGUMENT", "temperature"),
                 new Bad("too-long-" + run, "{\"prompt\":\"" + longPrompt + "\"}", null, "FAILED_PRECONDITION", "prompt"),
-                new Bad("bad-content-type-" + run, "{}", "text/plain", "INVALID_ARGUMENT", "content-type"));
+                new Bad("bad-content-type-" + run, "{}", "text/plain", "INVALID_ARGUMENT", "content-type"),
+                new Bad("unsupported-schema-" + run, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"sampling\":"
+                        + "{\"responseFormat\":{\"jsonSchema\":\"{\\\"type\\\":\\\"array\\\",\\\"uniqueItems\\\":true}\"}}}",
+                        null, "INVALID_ARGUMENT", "response_format"),
+                new Bad("unsupported-regex-" + run, "{\"prompt\":\"x\",\"sampling\":{\"responseFormat\":{\"regex\":\"(?=a)b\"}}}",
+                        null, "INVALID_ARGUMENT", "response_format"));
         String key = "one-partition-" + run; // every record of this test lands in one partition
         ReplyStream first = client.expect("good-first-" + run);
         send(key, "good-first-" + run, json("good-first-" + run), null);
@@ -194,6 +199,19 @@ class KafkaBridgeTest {
             assertEquals("qwen.requests", header(r, KafkaHeaders.DLQ_SOURCE_TOPIC));
             assertNotNull(header(r, KafkaHeaders.DLQ_MESSAGE));
         }
+    }
+
+    @Test
+    void aResponseFormatInTheRequestJsonConstrainsTheReply() throws Exception {
+        String id = "choice-" + UUID.randomUUID();
+        ReplyStream replies = client.expect(id);
+        send(id, id, "{\"prompt\":\"Sentiment:\",\"sampling\":{\"temperature\":1,\"seed\":3,\"maxTokens\":10,"
+                + "\"responseFormat\":{\"choice\":[\"positive\",\"negative\",\"neutral\"]}}}", null);
+        List<GenerateResponse> rs = replies.collect(WAIT);
+        assertComplete(id, rs);
+        StringBuilder text = new StringBuilder();
+        rs.stream().filter(GenerateResponse::hasChunk).forEach(r -> text.append(r.getChunk().getText()));
+        assertTrue(List.of("positive", "negative", "neutral").contains(text.toString()), text.toString());
     }
 
     @Test
