@@ -2,6 +2,7 @@ package io.qwenserve.service.kafka;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.qwenserve.client.KafkaChatClient;
@@ -262,10 +263,12 @@ class KafkaBridgeTest {
     }
 
     @Test
-    void readinessAndMetricsCoverKafka() throws Exception {
+    void kafkaHasItsOwnHealthCheckAndMetrics() throws Exception {
         client.chat(chat("metrics-" + UUID.randomUUID(), "hi", 2)).collect(WAIT);
-        given().get("/q/health/ready").then().statusCode(200).body(containsString("\"kafka\""))
+        given().get("/q/health/group/kafka").then().statusCode(200).body(containsString("\"kafka\""))
                 .body(containsString("assigned_partitions"));
+        given().get("/q/health/ready").then().statusCode(200).body(not(containsString("\"kafka\"")));
+        given().get("/q/health/live").then().statusCode(200).body(containsString("\"kafka-loops\""));
         long until = System.currentTimeMillis() + 10_000;
         String metrics = "";
         while (!metrics.contains("qwen_kafka_consumer_lag{") && System.currentTimeMillis() < until) {
@@ -275,6 +278,8 @@ class KafkaBridgeTest {
         assertTrue(metrics.contains("qwen_kafka_consumer_lag{partition=\"0\",topic=\"qwen.requests\"}"), metrics);
         assertTrue(metrics.contains("qwen_kafka_requests_in_flight "), metrics);
         assertTrue(metrics.contains("qwen_kafka_requests_total{outcome=\"answered\"}"), metrics);
+        assertTrue(metrics.contains("qwen_kafka_broker_up 1.0"), metrics);
+        assertTrue(metrics.contains("qwen_kafka_deferred_total{reason=\"queue_full\"}"), metrics);
     }
 
     /** {@code bin/qwen load --target kafka}: the load generator's Kafka target, end to end. */
