@@ -97,6 +97,7 @@ public class KafkaBridge {
     private KafkaMetrics metrics;
     private RequestConsumer requests;
     private CancelListener cancels;
+    private volatile CancelRegistry cancelled;
     private BrokerWatch watch;
     private Thread requestThread;
     private Thread cancelThread;
@@ -142,7 +143,7 @@ public class KafkaBridge {
             watch = new BrokerWatch(admin, producer, replyTopics);
             watch.checkNow();
             metrics = new KafkaMetrics(registry, inFlight, watch::up);
-            CancelRegistry cancelled = new CancelRegistry();
+            cancelled = new CancelRegistry();
             RequestHandler handler = new RequestHandler(holder, mapper, sender, cancelled, replyThread, k.replyTopic(), watch,
                     k.priorityRange().filter(r -> !r.isBlank()).map(PriorityRange::parse).orElse(null));
             requests = new RequestConsumer(consumer(requestConsumerConfig()), k.requestTopic(), handler, metrics, k.maxInFlight(), inFlight,
@@ -236,6 +237,12 @@ public class KafkaBridge {
     }
 
     /** Kafka connectivity, from cached state (never waits on the broker). */
+    /** Whether the control topic's cancellation of {@code requestId} has been read (recently) on this replica. */
+    boolean cancelRead(String requestId) {
+        CancelRegistry c = cancelled;
+        return c != null && c.cancelled(requestId);
+    }
+
     public Health health() {
         State s = state;
         if (s != State.RUNNING) {

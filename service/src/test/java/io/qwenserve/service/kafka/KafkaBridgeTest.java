@@ -19,6 +19,7 @@ import io.qwenserve.proto.v1.GenerateRequest;
 import io.qwenserve.proto.v1.GenerateResponse;
 import io.qwenserve.proto.v1.Message;
 import io.qwenserve.proto.v1.SamplingParams;
+import io.qwenserve.service.Await;
 import io.qwenserve.service.KafkaTestBroker;
 import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.test.junit.QuarkusTest;
@@ -71,10 +72,7 @@ class KafkaBridgeTest {
     @BeforeEach
     void ready() throws Exception {
         holder.whenReady().get(120, TimeUnit.SECONDS);
-        long until = System.currentTimeMillis() + 60_000;
-        while (bridge.health().state() != KafkaBridge.State.RUNNING && System.currentTimeMillis() < until) {
-            Thread.sleep(50);
-        }
+        Await.until(Duration.ofSeconds(60), "the Kafka bridge running", () -> bridge.health().state() == KafkaBridge.State.RUNNING);
         if (client == null) {
             bootstrap = KafkaTestBroker.bootstrap();
             client = new KafkaChatClient(bootstrap);
@@ -226,7 +224,7 @@ class KafkaBridgeTest {
 
         String early = "cancel-early-" + UUID.randomUUID();
         client.cancel(early);
-        Thread.sleep(500); // the control topic is read on its own thread
+        Await.until(Duration.ofSeconds(30), "the cancellation read from the control topic", () -> bridge.cancelRead(early));
         List<GenerateResponse> er = client.chat(chat(early, "never mind", 4000)).collect(WAIT);
         assertEquals(FinishReason.FINISH_REASON_CANCELLED, er.get(er.size() - 1).getFinal().getFinishReason());
     }
@@ -269,12 +267,10 @@ class KafkaBridgeTest {
                 .body(containsString("assigned_partitions"));
         given().get("/q/health/ready").then().statusCode(200).body(not(containsString("\"kafka\"")));
         given().get("/q/health/live").then().statusCode(200).body(containsString("\"kafka-loops\""));
-        long until = System.currentTimeMillis() + 10_000;
-        String metrics = "";
-        while (!metrics.contains("qwen_kafka_consumer_lag{") && System.currentTimeMillis() < until) {
-            Thread.sleep(200);
-            metrics = given().get("/q/metrics").asString();
-        }
+        String[] scraped = {""};
+        Await.until(Duration.ofSeconds(10), "the consumer lag metric", () -> (scraped[0] = given().get("/q/metrics").asString())
+                .contains("qwen_kafka_consumer_lag{"));
+        String metrics = scraped[0];
         assertTrue(metrics.contains("qwen_kafka_consumer_lag{partition=\"0\",topic=\"qwen.requests\"}"), metrics);
         assertTrue(metrics.contains("qwen_kafka_requests_in_flight "), metrics);
         assertTrue(metrics.contains("qwen_kafka_requests_total{outcome=\"answered\"}"), metrics);

@@ -6,6 +6,7 @@ import io.qwenserve.client.KafkaChatClient;
 import io.qwenserve.client.ReplyStream;
 import io.qwenserve.proto.kafka.KafkaHeaders;
 import io.qwenserve.proto.v1.GenerateResponse;
+import io.qwenserve.service.Await;
 import io.qwenserve.service.KafkaTestBroker;
 import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.test.junit.QuarkusTest;
@@ -44,10 +45,7 @@ class KafkaRefusalsTest {
     @BeforeEach
     void ready() throws Exception {
         holder.whenReady().get(120, TimeUnit.SECONDS);
-        long until = System.currentTimeMillis() + 60_000;
-        while (bridge.health().state() != KafkaBridge.State.RUNNING && System.currentTimeMillis() < until) {
-            Thread.sleep(50);
-        }
+        Await.until(Duration.ofSeconds(60), "the Kafka bridge running", () -> bridge.health().state() == KafkaBridge.State.RUNNING);
         if (client == null) {
             client = new KafkaChatClient(KafkaTestBroker.bootstrap());
             raw = new RawKafka(KafkaTestBroker.bootstrap());
