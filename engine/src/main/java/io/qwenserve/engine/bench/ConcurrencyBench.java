@@ -14,6 +14,7 @@ import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sched.EngineConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -21,14 +22,14 @@ import java.util.SplittableRandom;
 /**
  * The batching engine under closed-loop load at each concurrency level: throughput, latency percentiles, per-step
  * figures and efficiency against the matmul bound and a plain {@code torch.linear} baseline timed in the same run.
- * With several prefix-caching modes, each level runs once per mode (one engine per mode, levels alternating), so the
- * modes are compared within one run.
+ * With several prefix-caching modes, each level runs once per mode and round (one engine per mode; the mode that goes
+ * first alternates between rounds), and the modes are compared by their medians over the rounds of one run.
  *
  * @param sharedPrefix ids every prompt starts with (a shared system prompt), before {@code promptLen} random ids
  */
 public final class ConcurrencyBench {
     public record Options(List<Integer> levels, int promptLen, int newTokens, int requestsPerClient, boolean baseline,
-                          int sharedPrefix, List<Boolean> prefixCachingModes) {}
+                          int sharedPrefix, List<Boolean> prefixCachingModes, int rounds) {}
 
     private ConcurrencyBench() {}
 
@@ -60,16 +61,25 @@ public final class ConcurrencyBench {
                 ThroughputBench.run(e, Math.min(maxC, 4), 1, prefix, opt.promptLen(), 8, vocab); // warm-up
             }
             for (int c : opt.levels()) {
-                List<ObjectNode> level = new ArrayList<>();
-                for (Map.Entry<Boolean, Engine> e : engines.entrySet()) {
-                    ObjectNode o = level(m, e.getValue(), recorder, baseline, c, prefix, vocab, opt);
-                    o.put("prefix_caching", e.getKey());
-                    results.add(o);
-                    level.add(o);
-                    System.err.println("concurrency " + c + ": " + o);
+                List<List<ObjectNode>> byMode = new ArrayList<>();
+                engines.keySet().forEach(k -> byMode.add(new ArrayList<>()));
+                for (int round = 0; round < opt.rounds(); round++) {
+                    List<Boolean> order = new ArrayList<>(engines.keySet());
+                    if (round % 2 == 1) {
+                        Collections.reverse(order); // neither mode always runs first
+                    }
+                    for (boolean caching : order) {
+                        ObjectNode o = level(m, engines.get(caching), recorder, baseline, c, prefix, vocab, opt);
+                        o.put("prefix_caching", caching);
+                        o.put("round", round);
+                        results.add(o);
+                        byMode.get(new ArrayList<>(engines.keySet()).indexOf(caching)).add(o);
+                        System.err.println("concurrency " + c + ": " + o);
+                    }
                 }
-                if (level.size() == 2) {
-                    compare(root.withArray("prefix_caching_comparison").addObject().put("concurrency", c), level.get(0), level.get(1));
+                if (byMode.size() == 2) {
+                    compare(root.withArray("prefix_caching_comparison").addObject().put("concurrency", c).put("rounds", opt.rounds()),
+                            byMode.get(0), byMode.get(1));
                 }
             }
         } finally {
@@ -78,11 +88,17 @@ public final class ConcurrencyBench {
         return root;
     }
 
-    /** Caching on against off at one level: throughput ratio and how much lower the TTFT percentiles are. */
-    private static void compare(ObjectNode o, ObjectNode on, ObjectNode off) {
-        o.put("output_tokens_per_s_ratio", round(on.get("output_tokens_per_s").asDouble() / off.get("output_tokens_per_s").asDouble()));
-        o.put("ttft_ms_p50_lower_by", round(off.get("ttft_ms_p50").asDouble() / on.get("ttft_ms_p50").asDouble()));
-        o.put("ttft_ms_p99_lower_by", round(off.get("ttft_ms_p99").asDouble() / on.get("ttft_ms_p99").asDouble()));
+    /** Caching on against off at one level: ratios of the medians over the rounds (each round runs both modes). */
+    private static void compare(ObjectNode o, List<ObjectNode> on, List<ObjectNode> off) {
+        o.put("output_tokens_per_s_ratio", round(median(on, "output_tokens_per_s") / median(off, "output_tokens_per_s")));
+        o.put("ttft_ms_p50_lower_by", round(median(off, "ttft_ms_p50") / median(on, "ttft_ms_p50")));
+        o.put("ttft_ms_p99_lower_by", round(median(off, "ttft_ms_p99") / median(on, "ttft_ms_p99")));
+        o.put("itl_ms_p50_ratio", round(median(on, "itl_ms_p50") / median(off, "itl_ms_p50")));
+    }
+
+    private static double median(List<ObjectNode> runs, String field) {
+        double[] v = runs.stream().mapToDouble(r -> r.get(field).asDouble()).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     private static ObjectNode level(LoadedModel m, Engine engine, StepRecorder recorder, BaselineLinearStack baseline, int c,
@@ -91,6 +107,7 @@ public final class ConcurrencyBench {
         LinearStackBench.Result before = LinearStackBench.run(m.model(), c, 5);
         recorder.drain();
         Linear.timeCalls(true);
+        long faults0 = Memory.minorFaults();
         long rssBefore = Memory.rssBytes();
         long anonBefore = Memory.anonRssBytes();
         long heapBefore = Runtime.getRuntime().totalMemory();
@@ -105,8 +122,10 @@ public final class ConcurrencyBench {
         long rssAfter = Memory.rssBytes();
         long heapAfter = Runtime.getRuntime().totalMemory();
         long anonAfter = Memory.anonRssBytes();
-        List<StepRecorder.Step> decode = StepRecorder.decodeSteps(recorder.drain(), c);
+        List<StepRecorder.Step> all = recorder.drain();
+        List<StepRecorder.Step> decode = StepRecorder.decodeSteps(all, c);
         Linear.timeCalls(false);
+        long faults = Memory.minorFaults() - faults0;
         LinearStackBench.Result after = LinearStackBench.run(m.model(), c, 5);
         double boundTps = 2 * c / (before.stepSeconds() + after.stepSeconds());
         LinearStackBench.Result base = baseline == null ? null : baseline.run(c, 5);
@@ -126,6 +145,7 @@ public final class ConcurrencyBench {
         // decode steps that ran all C sequences: their aggregate rate (prefill and ramp-down excluded)
         putNumber(o, "decode_tokens_per_s", StepRecorder.decodeTokensPerSecond(decode));
         putStepFigures(o, decode, c / boundTps * 1e3);
+        o.put("minor_faults_per_step", round((double) faults / Math.max(1, all.size())));
         o.put("matmul_bound_tokens_per_s", round(boundTps));
         o.put("efficiency", round(r.outputTokensPerSecond() / boundTps));
         // the linear layers' time for one step of C tokens over the median inter-token latency: the same ratio for a

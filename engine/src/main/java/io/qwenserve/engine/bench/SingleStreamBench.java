@@ -38,6 +38,7 @@ public final class SingleStreamBench {
             long heapWarm = Runtime.getRuntime().totalMemory();
             recorder.drain();
             Linear.timeCalls(true);
+            long faults0 = Memory.minorFaults();
             int generated;
             List<MemorySampler.Sample> quarters; // RSS through the generation: a step or a slope
             try (MemorySampler memory = new MemorySampler(250)) {
@@ -46,6 +47,7 @@ public final class SingleStreamBench {
             }
             List<StepRecorder.Step> steps = recorder.drain();
             Linear.timeCalls(false);
+            long faults = Memory.minorFaults() - faults0;
             long rssEnd = Memory.rssBytes();
             long anonEnd = Memory.anonRssBytes();
             long heapEnd = Runtime.getRuntime().totalMemory();
@@ -87,6 +89,7 @@ public final class SingleStreamBench {
             o.put("efficiency", round(decodeTps / boundTps));
             o.put("efficiency_median_step", round(medianStepTps / boundTps)); // robust to bursts of contention
             putStepFigures(o, decode, linearMs);
+            o.put("minor_faults_per_step", round((double) faults / Math.max(1, steps.size())));
             if (baseline != null) {
                 o.put("baseline_linear_tokens_per_s", round(baseline.tokensPerSecond()));
                 o.put("speedup_vs_baseline", round(decodeTps / baseline.tokensPerSecond()));

@@ -14,6 +14,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Closed-loop load on an in-process engine: {@code concurrency} clients, each sending requests back to back (random
@@ -30,6 +31,9 @@ public final class ThroughputBench {
         }
     }
 
+    /** Each run draws other prompts, so a later run (another level, another engine) never meets a prompt it cached. */
+    private static final AtomicLong RUNS = new AtomicLong();
+
     private ThroughputBench() {}
 
     public static Result run(Engine engine, int concurrency, int requestsPerClient, int promptLen, int newTokens, int vocab) throws Exception {
@@ -45,12 +49,13 @@ public final class ThroughputBench {
         AtomicInteger ids = new AtomicInteger();
         long[] tokens = new long[concurrency];
         double kvMax = 0;
+        long salt = RUNS.incrementAndGet() * 1_000_003L;
         long start = System.nanoTime();
         List<Future<?>> futures = new ArrayList<>();
         for (int c = 0; c < concurrency; c++) {
             int client = c;
             futures.add(clients.submit(() -> {
-                SplittableRandom r = new SplittableRandom(client * 7919L + 1);
+                SplittableRandom r = new SplittableRandom(salt + client * 7919L + 1);
                 for (int i = 0; i < requestsPerClient; i++) {
                     int[] prompt = java.util.Arrays.copyOf(prefix, prefix.length + promptLen);
                     System.arraycopy(r.ints(promptLen, 0, vocab).toArray(), 0, prompt, prefix.length, promptLen);

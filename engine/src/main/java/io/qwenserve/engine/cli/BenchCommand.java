@@ -50,7 +50,8 @@ final class BenchCommand implements Callable<Integer> {
             + "--shared-prefix, else on).")
     String prefixCaching;
 
-    @Option(names = "--rounds", defaultValue = "5", description = "Rounds of the cached-prefix TTFT comparison.")
+    @Option(names = "--rounds", defaultValue = "5", description = "Rounds of the cached-prefix TTFT comparison, and of each "
+            + "level with --prefix-caching both (the modes alternate which goes first).")
     int rounds;
 
     @Override
@@ -72,7 +73,7 @@ final class BenchCommand implements Callable<Integer> {
                     default -> throw new IllegalArgumentException("--prefix-caching must be on, off or both");
                 };
                 result = ConcurrencyBench.run(m, new ConcurrencyBench.Options(concurrency, promptLen, newTokens, requestsPerClient,
-                        !noBaseline, sharedPrefix, modes));
+                        !noBaseline, sharedPrefix, modes, modes.size() > 1 ? rounds : 1));
             } else if (sharedPrefix > 0) {
                 result = PrefixCacheBench.ttft(m, sharedPrefix, promptLen, rounds);
             } else {

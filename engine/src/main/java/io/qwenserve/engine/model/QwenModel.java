@@ -68,6 +68,8 @@ public final class QwenModel implements AutoCloseable {
     private final Linear lmHead;    // [V, d]
     private final KernelPolicy policy;
     private final String weightFormat;
+    private Tensor logitsBuffer; // float32 [rows, V], reused by steps of up to BUFFERED_LOGIT_ROWS rows
+    static final int BUFFERED_LOGIT_ROWS = 64;
 
     QwenModel(ModelConfig cfg, Precision precision, Device device, Tensor embedding, Layer[] layers,
                       Tensor finalNorm, Linear lmHead, KernelPolicy policy, String weightFormat) {
@@ -134,7 +136,8 @@ public final class QwenModel implements AutoCloseable {
 
     /**
      * Runs one step: computes and caches K/V for every new token of the batch and returns float32 logits [R, V], one row
-     * per requested position in batch order. The caller closes the result.
+     * per requested position in batch order. The caller closes the result; it is valid until the next step (steps of
+     * up to {@value #BUFFERED_LOGIT_ROWS} rows share one buffer).
      */
     public Tensor forward(ForwardBatch batch, PagedKvCache cache) {
         try (PointerScope step = new PointerScope()) {
@@ -163,7 +166,8 @@ public final class QwenModel implements AutoCloseable {
 
     /**
      * Runs a prepared step whose buffer is on the device; the logits [R, V] float32 belong to the caller's
-     * {@code PointerScope} (or to the caller, to close).
+     * {@code PointerScope} (or to the caller, to close) and are valid until the next step (see {@link #forward(ForwardBatch,
+     * PagedKvCache)}).
      */
     public Tensor forward(Step step, StepBuffer buf, PagedKvCache cache) {
         try (InferenceMode ignored = new InferenceMode()) {
@@ -175,8 +179,33 @@ public final class QwenModel implements AutoCloseable {
                 }
             }
             Tensor rows = in.logitRows == null ? x : torch.index_select(x, 0, in.logitRows);
-            return lmHead.apply(rmsNorm(rows, finalNorm)).to(ScalarType.Float);
+            return toFloat(lmHead.apply(rmsNorm(rows, finalNorm)));
         }
+    }
+
+    /**
+     * The logits in float32. Steps of up to {@value #BUFFERED_LOGIT_ROWS} rows write into one buffer the model keeps (a
+     * view of it is returned, valid until the next step), so that a decode step does not allocate and fault in a fresh
+     * [rows, V] float32 tensor (19 MB at 32 rows of a 151,936 vocabulary); larger ones get their own tensor.
+     */
+    private Tensor toFloat(Tensor logits) {
+        long r = logits.size(0);
+        if (r > BUFFERED_LOGIT_ROWS) {
+            return logits.to(ScalarType.Float);
+        }
+        if (logitsBuffer == null || logitsBuffer.size(0) < r) {
+            if (logitsBuffer != null) {
+                logitsBuffer.close();
+            }
+            try (PointerScope none = new PointerScope()) {
+                logitsBuffer = torch.empty(new long[] {Math.min(BUFFERED_LOGIT_ROWS, Math.max(r, 8)), logits.size(1)},
+                        Torch.options(ScalarType.Float, device), null);
+                logitsBuffer.retainReference();
+            }
+        }
+        Tensor out = logitsBuffer.narrow(0, 0, r);
+        out.copy_(logits);
+        return out;
     }
 
     /** One decoder layer: updates the residual stream {@code x} [T, d] in place. */
@@ -242,6 +271,9 @@ public final class QwenModel implements AutoCloseable {
     @Override
     public void close() {
         rope.close();
+        if (logitsBuffer != null) {
+            logitsBuffer.close();
+        }
         embedding.close();
         finalNorm.close();
         lmHead.close();

@@ -8,10 +8,12 @@ import io.qwenserve.engine.chat.ChatMessage;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sample.InvalidParameterException;
 import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.service.config.QwenConfig;
 import io.qwenserve.service.openai.react.FunctionSpec;
 import io.qwenserve.service.openai.react.QwenConversation;
 import io.qwenserve.service.openai.react.ReactPrompt;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -25,6 +27,9 @@ import java.util.stream.IntStream;
 public class OpenAiRequests {
     /** Most choices one call may ask for. */
     static final int MAX_N = 128;
+
+    @Inject
+    QwenConfig config;
 
     OpenAiCall chat(ChatCompletionRequest r, Engine engine, String callId) {
         if (r == null) {
@@ -58,6 +63,7 @@ public class OpenAiRequests {
         SamplingOptions sampling = new SamplingOptions(r.temperature(), r.topP(), r.topK(), maxTokens, r.repetitionPenalty(),
                 r.presencePenalty(), r.frequencyPenalty(), r.seed(), stop, null, logprobs ? Math.max(1, top) : 0, false, format);
         int n = n(r.n());
+        checkChoices(1, n);
         List<GenerationRequest> requests = requests(callId, List.of(prompt), n, sampling);
         boolean stream = Boolean.TRUE.equals(r.stream());
         return new OpenAiCall(requests, n, tools, top, stream, stream && includeUsage(r.streamOptions()));
@@ -76,6 +82,7 @@ public class OpenAiRequests {
                 r.presencePenalty(), r.frequencyPenalty(), r.seed(), r.stop(), null, top >= 0 ? Math.max(top, 1) : 0, false,
                 OpenAiFormats.responseFormat(r.responseFormat(), r.structuredOutputs()));
         int n = n(r.n());
+        checkChoices(prompts.size(), n);
         boolean stream = Boolean.TRUE.equals(r.stream());
         return new OpenAiCall(requests(callId, prompts, n, sampling), n, OpenAiCall.ToolMode.NONE, top, stream,
                 stream && includeUsage(r.streamOptions()));
@@ -123,6 +130,15 @@ public class OpenAiRequests {
             throw new InvalidParameterException("n", "n must be in [1, " + MAX_N + "], got " + v);
         }
         return v;
+    }
+
+    /** One engine request per choice: a call may ask for at most {@code qwen.http.max-choices} of them. */
+    private void checkChoices(int prompts, int n) {
+        int max = config.http().maxChoices();
+        if ((long) prompts * n > max) {
+            throw new InvalidParameterException("n", prompts == 1 ? "n must be <= " + max + " (qwen.http.max-choices), got " + n
+                    : "prompts x n must be <= " + max + " (qwen.http.max-choices), got " + prompts + " x " + n);
+        }
     }
 
     private static int logprobs(String field, int top) {

@@ -67,7 +67,7 @@ class CudaImageTest {
         String df = Files.readString(DOCKERFILE);
         String build = df.substring(df.indexOf("AS build"), df.indexOf("FROM nvidia/cuda"));
         String runtime = df.substring(df.indexOf("FROM nvidia/cuda"));
-        assertTrue(build.contains("mvn -B -q -DskipTests -Pcuda -Dcuda -pl service -am package"), build);
+        assertTrue(build.contains("mvn -B -q -DskipTests -Pcuda -Dcuda -Dquarkus.management.enabled=true -pl service -am package"), build);
         assertTrue(build.contains("QwenCli natives"), "natives are unpacked, not loaded, at build time");
         assertFalse(build.contains("QwenCli info"), "info loads libtorch, which needs the CUDA libraries");
         assertTrue(runtime.contains("COPY --from=build --chown=qwen:qwen /src/service/target-cuda/quarkus-app/ /app/"), runtime);
