@@ -1,5 +1,6 @@
 package io.qwenserve.engine;
 
+import io.qwenserve.engine.api.ModelInfo;
 import io.qwenserve.engine.chat.ChatTemplate;
 import io.qwenserve.engine.config.GenerationDefaults;
 import io.qwenserve.engine.config.ModelConfig;
@@ -35,6 +36,13 @@ public record LoadedModel(Path dir, QwenModel model, QwenTokenizer tokenizer, Ch
 
     public ModelConfig config() {
         return model.config();
+    }
+
+    /** What transports may know of this model, served with at most {@code maxModelLen} tokens per sequence. */
+    public ModelInfo info(int maxModelLen) {
+        return new ModelInfo(dir.getFileName().toString(), dir, config().architecture().hfClass(), model.precision().cliName(),
+                model.device().str().getString(), model.weightFormat(), model.kernelPolicy().toString(), maxModelLen,
+                config().vocabSize());
     }
 
     /** Context length a sequence may use: the model's trained positions. */

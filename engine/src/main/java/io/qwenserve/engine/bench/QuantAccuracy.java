@@ -1,14 +1,17 @@
 package io.qwenserve.engine.bench;
 
-import io.qwenserve.engine.model.Generator;
+import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.api.Completion;
+import io.qwenserve.engine.api.GenerationRequest;
+import io.qwenserve.engine.api.Prompt;
+import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.engine.model.ModelOptions;
-import io.qwenserve.engine.model.ModelLoader;
-import io.qwenserve.engine.model.QwenModel;
-import io.qwenserve.engine.sample.SamplingParams;
-import io.qwenserve.engine.tokenizer.QwenTokenizer;
+import io.qwenserve.engine.model.PromptLogits;
+import io.qwenserve.engine.sched.Engine;
+import io.qwenserve.engine.sched.EngineConfig;
+import io.qwenserve.engine.sched.EngineListener;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -86,13 +89,19 @@ public final class QuantAccuracy {
         float[][][] logits = new float[ids.length][][];
         int[][] greedy = new int[ids.length][];
         int maxLen = Arrays.stream(ids).mapToInt(a -> a.length).max().orElse(0) + greedyTokens + 2;
-        try (QwenModel m = ModelLoader.load(dir, options);
-             Generator g = new Generator(m, QwenTokenizer.defaultQwen(), maxLen)) {
+        try (LoadedModel m = LoadedModel.load(dir, options);
+             PromptLogits g = new PromptLogits(m.model(), maxLen);
+             Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1).withKvCacheTokens(maxLen + 16)
+                     .withMaxModelLen(maxLen), EngineListener.NONE)) {
             for (int p = 0; p < ids.length; p++) {
                 logits[p] = g.logits(ids[p], true);
                 greedy[p] = greedyTokens <= 0 ? new int[0]
-                        : g.generate(ids[p], SamplingParams.greedy(greedyTokens), Set.of(), (t, s) -> { }).tokens();
+                        : Completion.read(engine.submit(GenerationRequest.of("greedy-" + p, new Prompt.Ids(ids[p]),
+                                SamplingOptions.greedy(greedyTokens).toBuilder().ignoreEos(true).build()))).ids();
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
         }
         return new Run(logits, greedy);
     }

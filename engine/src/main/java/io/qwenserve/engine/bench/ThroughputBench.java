@@ -4,7 +4,7 @@ import io.qwenserve.engine.api.GenerationEvent;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.GenerationStream;
 import io.qwenserve.engine.api.Prompt;
-import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.engine.sched.Engine;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -48,7 +48,7 @@ public final class ThroughputBench {
                     int[] prompt = r.ints(promptLen, 0, vocab).toArray();
                     long t0 = System.nanoTime();
                     GenerationStream s = engine.submit(GenerationRequest.of("bench-" + ids.incrementAndGet(), new Prompt.Ids(prompt),
-                            SamplingParams.greedy(newTokens)));
+                            SamplingOptions.greedy(newTokens).toBuilder().ignoreEos(true).build()));
                     long last = 0;
                     for (GenerationEvent e; (e = s.take()) != null; ) {
                         long now = System.nanoTime();

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qwenserve.engine.config.Architecture;
 import io.qwenserve.engine.config.ModelConfig;
+import io.qwenserve.engine.model.GptqPacker;
 import io.qwenserve.engine.tokenizer.QwenTokenizer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -302,69 +303,22 @@ public final class RandomCheckpoint {
             if (cols % 8 != 0 || rows % 8 != 0) {
                 throw new IllegalArgumentException(p.name() + ": GPTQ needs dimensions divisible by 8");
             }
-            int[] gIdx = groupIndex(cols, g, gptq.descAct());
-            // quantize once, lazily, and share the result between the tensors of this linear
-            Supplier<Quantized> q = memo(() -> quantize(p.values().get(), rows, cols, groups, gIdx));
-            out.add(new Pending(prefix + ".qweight", null, new long[] {cols / 8, rows}, DType.I32, () -> ints(q.get().qweight)));
+            // pack once, lazily, and share the result between the tensors of this linear
+            Supplier<GptqPacker.Packed> q = memo(() -> GptqPacker.pack(p.values().get(), rows, cols, gptq.groupSize(), gptq.descAct()));
+            out.add(new Pending(prefix + ".qweight", null, new long[] {cols / 8, rows}, DType.I32, () -> ints(q.get().qweight())));
             out.add(new Pending(prefix + ".qzeros", null, new long[] {groups, rows / 8}, DType.I32, () -> {
                 int[] z = new int[groups * rows / 8];
-                java.util.Arrays.fill(z, 0x77777777); // zero 8, stored minus one
+                java.util.Arrays.fill(z, GptqPacker.PACKED_ZEROS);
                 return ints(z);
             }));
             out.add(new Pending(prefix + ".scales", null, new long[] {groups, rows}, DType.F16,
-                    () -> SafetensorsWriter.encodeFloats(DType.F16, q.get().scales)));
-            out.add(new Pending(prefix + ".g_idx", null, new long[] {cols}, DType.I32, () -> ints(gIdx)));
+                    () -> SafetensorsWriter.encodeFloats(DType.F16, q.get().scales())));
+            out.add(new Pending(prefix + ".g_idx", null, new long[] {cols}, DType.I32, () -> ints(q.get().gIdx())));
             if (!names.contains(prefix + ".bias")) {
                 out.add(new Pending(prefix + ".bias", () -> new float[rows], new long[] {rows}, DType.F16, null));
             }
         }
         return out;
-    }
-
-    private record Quantized(int[] qweight, float[] scales) {}
-
-    /** Symmetric round-to-nearest 4-bit: q = clamp(round(w / s) + 8, 0, 15), s = max |w| of the group / 7. */
-    private static Quantized quantize(float[] w, int rows, int cols, int groups, int[] gIdx) {
-        float[] scales = new float[groups * rows];
-        for (int o = 0; o < rows; o++) {
-            for (int k = 0; k < cols; k++) {
-                int i = gIdx[k] * rows + o;
-                scales[i] = Math.max(scales[i], Math.abs(w[o * cols + k]));
-            }
-        }
-        for (int i = 0; i < scales.length; i++) {
-            // round the scale to a value both F16 (the file) and bf16 (libtorch's int4 kernel) hold exactly, so that a
-            // kernel-vs-dequantized comparison measures the kernel, not the scale rounding
-            float sc = DType.bf16ToFloat(DType.floatToBf16(Math.max(scales[i] / 7f, 1e-4f)));
-            scales[i] = DType.halfToFloat(DType.floatToHalf(sc));
-        }
-        int[] qweight = new int[cols / 8 * rows];
-        for (int o = 0; o < rows; o++) {
-            for (int k = 0; k < cols; k++) {
-                float s = scales[gIdx[k] * rows + o];
-                int q = Math.max(0, Math.min(15, Math.round(w[o * cols + k] / s) + 8));
-                qweight[(k / 8) * rows + o] |= q << (4 * (k % 8));
-            }
-        }
-        return new Quantized(qweight, scales);
-    }
-
-    /** g_idx: k / g, or with act order a fixed permutation of the input features spread over the groups. */
-    private static int[] groupIndex(int cols, int g, boolean descAct) {
-        int[] idx = new int[cols];
-        int mult = 1;
-        if (descAct) {
-            for (int m : new int[] {5, 7, 11, 13, 17, 19, 23}) {
-                if (java.math.BigInteger.valueOf(cols).gcd(java.math.BigInteger.valueOf(m)).intValue() == 1) {
-                    mult = m;
-                    break;
-                }
-            }
-        }
-        for (int k = 0; k < cols; k++) {
-            idx[k] = descAct ? (int) (((long) k * mult + 3) % cols) / g : k / g;
-        }
-        return idx;
     }
 
     private static byte[] ints(int[] v) {

@@ -9,7 +9,7 @@ import io.qwenserve.engine.api.GenerationEvent;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.GenerationStream;
 import io.qwenserve.engine.api.Prompt;
-import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sched.EngineConfig;
 import io.qwenserve.engine.sched.EngineListener;
@@ -58,9 +58,9 @@ final class BatchGenerate {
         }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (LoadedModel m = modelArgs.load();
-             Engine engine = new Engine(m, EngineConfig.defaults().withMaxNumSeqs(concurrency).withMaxWaiting(Math.max(1024, lines.size())),
+             Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(concurrency).withQueueSize(Math.max(1024, lines.size())),
                      EngineListener.NONE)) {
-            SamplingParams base = sampling.params(m.defaults());
+            SamplingOptions base = sampling.options();
             Semaphore inFlight = new Semaphore(concurrency);
             ExecutorService readers = Executors.newCachedThreadPool();
             List<Future<ObjectNode>> results = new ArrayList<>();
@@ -111,8 +111,8 @@ final class BatchGenerate {
         throw new IllegalArgumentException("a request needs \"prompt\" or \"prompt_ids\"");
     }
 
-    private static SamplingParams params(SamplingParams base, JsonNode line) {
-        SamplingParams.Builder b = base.toBuilder();
+    private static SamplingOptions params(SamplingOptions base, JsonNode line) {
+        SamplingOptions.Builder b = base.toBuilder();
         if (line.has("max_new_tokens")) {
             b.maxTokens(line.get("max_new_tokens").asInt());
         }

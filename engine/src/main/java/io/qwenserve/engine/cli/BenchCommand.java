@@ -10,13 +10,14 @@ import io.qwenserve.engine.bench.LinearStackBench;
 import io.qwenserve.engine.bench.Memory;
 import io.qwenserve.engine.bench.MemorySampler;
 import io.qwenserve.engine.bench.ThroughputBench;
-import io.qwenserve.engine.model.Generator;
-import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.api.Completion;
+import io.qwenserve.engine.api.GenerationRequest;
+import io.qwenserve.engine.api.Prompt;
+import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sched.EngineConfig;
 import io.qwenserve.engine.sched.EngineListener;
 import java.util.List;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -61,13 +62,15 @@ final class BenchCommand implements Callable<Integer> {
         }
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         try (LoadedModel m = modelArgs.load();
-             Generator g = new Generator(m.model(), m.tokenizer(), promptLen + newTokens + 2)) {
+             Engine g = new Engine(m, EngineConfig.defaults().withMaxBatch(1).withKvCacheTokens(promptLen + newTokens + 32)
+                     .withMaxModelLen(promptLen + newTokens + 2), EngineListener.NONE)) {
             int vocab = Math.min(m.tokenizer().vocabSize(), m.config().vocabSize()) - 208;
             SplittableRandom r = new SplittableRandom(42);
             int[] prompt = r.ints(promptLen, 0, vocab).toArray();
-            SamplingParams greedy = SamplingParams.greedy(newTokens);
+            SamplingOptions greedy = SamplingOptions.greedy(newTokens).toBuilder().ignoreEos(true).build();
             // warm-up: a short run (first calls initialise kernels and allocators)
-            g.generate(prompt, SamplingParams.greedy(8), Set.of(), (t, s) -> { });
+            Completion.read(g.submit(GenerationRequest.of("warm-up", new Prompt.Ids(prompt),
+                    SamplingOptions.greedy(8).toBuilder().ignoreEos(true).build())));
             // the bound is timed right before and right after the generation; on a shared machine a burst of
             // contention then hits one of them, and the median decode step is compared with their mean
             LinearStackBench.Result before = LinearStackBench.run(m.model(), 1, 10);
@@ -76,12 +79,14 @@ final class BenchCommand implements Callable<Integer> {
             long heapWarm = Runtime.getRuntime().totalMemory();
             long[] stamps = new long[newTokens];
             int[] n = {0};
-            Generator.Result res;
+            Completion res;
             List<MemorySampler.Sample> quarters; // RSS through the generation: a step or a slope
+            long start = System.nanoTime();
             try (MemorySampler memory = new MemorySampler(250)) {
-                res = g.generate(prompt, greedy, Set.of(), (t, s) -> {
-                    if (n[0] < stamps.length) {
-                        stamps[n[0]++] = System.nanoTime();
+                res = Completion.read(g.submit(GenerationRequest.of("bench", new Prompt.Ids(prompt), greedy)), c -> {
+                    long now = System.nanoTime();
+                    for (int i = 0; i < c.tokenIds().length && n[0] < stamps.length; i++) {
+                        stamps[n[0]++] = now;
                     }
                 });
                 quarters = memory.quarters();
@@ -91,8 +96,8 @@ final class BenchCommand implements Callable<Integer> {
             long heapEnd = Runtime.getRuntime().totalMemory();
             LinearStackBench.Result after = LinearStackBench.run(m.model(), 1, 10);
             double boundTps = 2 / (before.stepSeconds() + after.stepSeconds());
-            double prefillTps = promptLen / (res.prefillNanos() / 1e9);
-            double decodeTps = (res.tokens().length - 1) / (res.decodeNanos() / 1e9);
+            double prefillTps = promptLen / ((stamps[0] - start) / 1e9);
+            double decodeTps = (n[0] - 1) / ((stamps[n[0] - 1] - stamps[0]) / 1e9);
             double[] steps = new double[Math.max(0, n[0] - 1)];
             for (int i = 1; i < n[0]; i++) {
                 steps[i - 1] = (stamps[i] - stamps[i - 1]) / 1e9;
@@ -117,7 +122,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("kernel", m.model().kernel().name());
             o.put("threads", org.bytedeco.pytorch.global.torch.get_num_threads());
             o.put("prompt_len", promptLen);
-            o.put("new_tokens", res.tokens().length);
+            o.put("new_tokens", res.ids().length);
             o.put("prefill_tokens_per_s", round(prefillTps));
             o.put("decode_tokens_per_s", round(decodeTps));
             o.put("decode_tokens_per_s_median_step", round(medianStepTps));
@@ -185,7 +190,7 @@ final class BenchCommand implements Callable<Integer> {
         ObjectMapper om = new ObjectMapper();
         ObjectNode root = om.createObjectNode();
         try (LoadedModel m = modelArgs.load()) {
-            EngineConfig cfg = EngineConfig.defaults().withMaxNumSeqs(Math.max(maxC, 1))
+            EngineConfig cfg = EngineConfig.defaults().withMaxBatch(Math.max(maxC, 1))
                     .withMaxBatchTokens(Math.max(512, maxC)).withKvCacheTokens(maxC * (promptLen + newTokens + 32))
                     .withMaxModelLen(promptLen + newTokens + 16);
             int vocab = Math.min(m.tokenizer().vocabSize(), m.config().vocabSize()) - 208;

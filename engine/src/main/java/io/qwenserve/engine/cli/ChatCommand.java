@@ -1,8 +1,13 @@
 package io.qwenserve.engine.cli;
 
 import io.qwenserve.engine.LoadedModel;
-import io.qwenserve.engine.model.Generator;
-import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.api.Completion;
+import io.qwenserve.engine.api.FinishReason;
+import io.qwenserve.engine.api.GenerationRequest;
+import io.qwenserve.engine.api.Prompt;
+import io.qwenserve.engine.sched.Engine;
+import io.qwenserve.engine.sched.EngineConfig;
+import io.qwenserve.engine.sched.EngineListener;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
@@ -14,7 +19,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code bin/qwen chat}: an interactive streaming chat with history, like the seed's cli_demo.py. */
+/** {@code bin/qwen chat}: an interactive streaming chat with history, like the seed's cli_demo.py, through the engine. */
 @Command(name = "chat", description = "Interactive streaming chat in process (:clear resets history, :exit quits).")
 final class ChatCommand implements Callable<Integer> {
     @Mixin ModelArgs modelArgs;
@@ -27,8 +32,7 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (LoadedModel m = modelArgs.load(); Generator g = new Generator(m.model(), m.tokenizer(), m.maxContext())) {
-            SamplingParams params = sampling.params(m.defaults());
+        try (LoadedModel m = modelArgs.load(); Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1), EngineListener.NONE)) {
             List<String[]> history = new ArrayList<>();
             out.println("Chat with " + m.dir().getFileName() + " (" + m.config().architecture().hfClass()
                     + "). Type :clear to reset the history, :exit to quit.");
@@ -49,8 +53,13 @@ final class ChatCommand implements Callable<Integer> {
                 }
                 int[] prompt = m.chatTemplate().encode(system, history, line);
                 out.print("Qwen> ");
-                Generator.Result r = g.generate(prompt, params, m.stopIds(), (token, text) -> out.print(text));
+                Completion r = Completion.read(engine.submit(GenerationRequest.of("chat-" + history.size(), new Prompt.Ids(prompt),
+                        sampling.options())), c -> out.print(c.text()));
                 out.println();
+                if (r.finishReason() == FinishReason.ERROR) {
+                    out.println("(error: " + r.end().message() + ")");
+                    continue;
+                }
                 history.add(new String[] {line, r.text()});
             }
         }

@@ -3,8 +3,12 @@ package io.qwenserve.engine.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qwenserve.engine.LoadedModel;
-import io.qwenserve.engine.model.Generator;
-import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.api.Completion;
+import io.qwenserve.engine.api.FinishReason;
+import io.qwenserve.engine.api.GenerationRequest;
+import io.qwenserve.engine.sched.Engine;
+import io.qwenserve.engine.sched.EngineConfig;
+import io.qwenserve.engine.sched.EngineListener;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -14,7 +18,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code bin/qwen generate}: raw completion, like the seed's {@code model.generate}. */
+/** {@code bin/qwen generate}: raw completion, like the seed's {@code model.generate}, through the engine the service runs. */
 @Command(name = "generate", description = "Complete a prompt (raw text or ids) in process.")
 final class GenerateCommand implements Callable<Integer> {
     @Mixin ModelArgs modelArgs;
@@ -61,35 +65,38 @@ final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--format must be text, ids or json");
         }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (LoadedModel m = modelArgs.load()) {
-            int[] promptIds = prompt.ids != null ? Ids.parse(prompt.ids) : m.tokenizer().encode(prompt.text);
-            SamplingParams params = sampling.params(m.defaults());
-            try (Generator g = new Generator(m.model(), m.tokenizer(), Math.min(m.maxContext(), promptIds.length + params.maxTokens() + 1))) {
-                Generator.Result r = g.generate(promptIds, params, m.stopIds(), (token, text) -> {
-                    if (format.equals("text")) {
-                        out.print(text);
-                        out.flush();
+        try (LoadedModel m = modelArgs.load(); Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1), EngineListener.NONE)) {
+            io.qwenserve.engine.api.Prompt p = prompt.ids != null ? new io.qwenserve.engine.api.Prompt.Ids(Ids.parse(prompt.ids))
+                    : new io.qwenserve.engine.api.Prompt.Text(prompt.text);
+            int[] promptIds = engine.tokenize(p);
+            Completion r = Completion.read(engine.submit(GenerationRequest.of("generate", p, sampling.options())), c -> {
+                if (format.equals("text")) {
+                    out.print(c.text());
+                    out.flush();
+                }
+            });
+            if (r.finishReason() == FinishReason.ERROR) {
+                throw new IllegalStateException(r.end().message());
+            }
+            switch (format) {
+                case "text" -> out.println();
+                case "ids" -> out.println(Ids.spaced(r.ids()));
+                default -> {
+                    ObjectMapper om = new ObjectMapper();
+                    ObjectNode o = om.createObjectNode();
+                    var pa = o.putArray("prompt_ids");
+                    for (int id : promptIds) {
+                        pa.add(id);
                     }
-                });
-                switch (format) {
-                    case "text" -> out.println();
-                    case "ids" -> out.println(Ids.spaced(r.tokens()));
-                    default -> {
-                        ObjectMapper om = new ObjectMapper();
-                        ObjectNode o = om.createObjectNode();
-                        var pa = o.putArray("prompt_ids");
-                        for (int id : promptIds) {
-                            pa.add(id);
-                        }
-                        var ia = o.putArray("ids");
-                        for (int id : r.tokens()) {
-                            ia.add(id);
-                        }
-                        o.put("text", r.text());
-                        o.put("finish_reason", r.finishReason().wireName());
-                        o.putObject("usage").put("prompt_tokens", promptIds.length).put("completion_tokens", r.tokens().length);
-                        out.println(o);
+                    var ia = o.putArray("ids");
+                    for (int id : r.ids()) {
+                        ia.add(id);
                     }
+                    o.put("text", r.text());
+                    o.put("finish_reason", r.finishReason().wireName());
+                    o.putObject("usage").put("prompt_tokens", r.end().usage().promptTokens())
+                            .put("completion_tokens", r.end().usage().completionTokens());
+                    out.println(o);
                 }
             }
         }

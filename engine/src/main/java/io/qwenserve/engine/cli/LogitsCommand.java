@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.qwenserve.engine.LoadedModel;
-import io.qwenserve.engine.model.Generator;
+import io.qwenserve.engine.model.PromptLogits;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -29,7 +29,7 @@ final class LogitsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         int[] ids = Ids.parse(promptIds);
-        try (LoadedModel m = modelArgs.load(); Generator g = new Generator(m.model(), m.tokenizer(), Math.min(m.maxContext(), ids.length + 1))) {
+        try (LoadedModel m = modelArgs.load(); PromptLogits g = new PromptLogits(m.model(), Math.min(m.maxContext(), ids.length + 1))) {
             float[][] rows = g.logits(ids, allPositions);
             try (JsonGenerator j = new JsonFactory().createGenerator(out.toFile(), JsonEncoding.UTF8)) {
                 j.writeStartObject();

@@ -1,12 +1,9 @@
 package io.qwenserve.engine.cli;
 
-import io.qwenserve.engine.config.GenerationDefaults;
-import io.qwenserve.engine.sample.SamplingParams;
-import java.util.List;
-import java.util.Set;
+import io.qwenserve.engine.api.SamplingOptions;
 import picocli.CommandLine.Option;
 
-/** Decoding options; unset ones take the model's generation_config.json defaults. */
+/** Decoding options; unset ones take the engine's defaults (the model's generation_config.json). */
 final class SamplingArgs {
     @Option(names = "--max-new-tokens", description = "Most tokens to generate (default: the model's max_new_tokens).")
     Integer maxNewTokens;
@@ -26,9 +23,9 @@ final class SamplingArgs {
     @Option(names = "--seed", description = "Random seed for sampling.")
     Long seed;
 
-    SamplingParams params(GenerationDefaults d) {
-        return new SamplingParams(temperature != null ? temperature : d.temperature(), topP != null ? topP : d.topP(),
-                topK != null ? topK : d.topK(), repetitionPenalty != null ? repetitionPenalty : d.repetitionPenalty(), 0, 0,
-                seed, maxNewTokens != null ? maxNewTokens : d.maxNewTokens(), List.of(), Set.of(), 0);
+    /** The options given on the command line; the rest stay unset. */
+    SamplingOptions options() {
+        return SamplingOptions.builder().maxTokens(maxNewTokens).temperature(temperature).topP(topP).topK(topK)
+                .repetitionPenalty(repetitionPenalty).seed(seed).build();
     }
 }

@@ -3,7 +3,6 @@ package io.qwenserve.engine.sample;
 import io.qwenserve.engine.model.Torch;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.InferenceMode;
@@ -32,7 +31,7 @@ public final class Sampler {
     }
 
     /** Samples row i of {@code logits} [B, V] (float32, modified in place) with {@code rows.get(i)}. */
-    public SampleResult[] sample(Tensor logits, List<SequenceSampler> rows) {
+    public SampleResult[] sample(Tensor logits, List<SamplingRow> rows) {
         int b = rows.size();
         long v = logits.size(1);
         SampleResult[] out = new SampleResult[b];
@@ -60,9 +59,9 @@ public final class Sampler {
                 }
             }
             for (int i = 0; i < b; i++) {
-                SequenceSampler row = rows.get(i);
+                SamplingRow row = rows.get(i);
                 if (!row.params().greedy()) {
-                    tokens[i] = sampleRow(logits.select(0, i), row.params(), row.nextUniform());
+                    tokens[i] = sampleRow(logits.select(0, i), row.params(), row.uniform());
                 }
             }
             for (int i = 0; i < b; i++) {
@@ -79,24 +78,21 @@ public final class Sampler {
         return out;
     }
 
-    private void applyPenalties(Tensor logits, List<SequenceSampler> rows, long v) {
+    private void applyPenalties(Tensor logits, List<SamplingRow> rows, long v) {
         List<Long> repIdx = new ArrayList<>();
         List<Float> repFactor = new ArrayList<>();
         List<Long> addIdx = new ArrayList<>();
         List<Float> addDelta = new ArrayList<>();
         for (int i = 0; i < rows.size(); i++) {
-            SamplingParams p = rows.get(i).params();
-            if (p.repetitionPenalty() != 1) {
-                for (int id : rows.get(i).repetitionIds()) {
-                    repIdx.add(i * v + id);
-                    repFactor.add((float) p.repetitionPenalty());
-                }
+            SamplingRow row = rows.get(i);
+            SamplingParams p = row.params();
+            for (int id : row.repetitionIds()) {
+                repIdx.add(i * v + id);
+                repFactor.add((float) p.repetitionPenalty());
             }
-            if (p.presencePenalty() != 0 || p.frequencyPenalty() != 0) {
-                for (Map.Entry<Integer, Integer> e : rows.get(i).outputCounts().entrySet()) {
-                    addIdx.add(i * v + e.getKey());
-                    addDelta.add((float) -(p.presencePenalty() + p.frequencyPenalty() * e.getValue()));
-                }
+            for (int j = 0; j < row.outputIds().length; j++) {
+                addIdx.add(i * v + row.outputIds()[j]);
+                addDelta.add((float) -(p.presencePenalty() + p.frequencyPenalty() * row.outputCounts()[j]));
             }
         }
         if (repIdx.isEmpty() && addIdx.isEmpty()) {

@@ -6,19 +6,25 @@ import io.qwenserve.engine.api.EngineRejectedException.Reason;
 import io.qwenserve.engine.api.FinishReason;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.GenerationStream;
+import io.qwenserve.engine.api.ModelInfo;
 import io.qwenserve.engine.api.Prompt;
-import io.qwenserve.engine.bench.Memory;
+import io.qwenserve.engine.chat.ChatTemplate;
+import io.qwenserve.engine.kv.KvCacheSizing;
 import io.qwenserve.engine.kv.PagedKvCache;
 import io.qwenserve.engine.sample.Sampler;
 import io.qwenserve.engine.sample.SequenceSampler;
-import io.qwenserve.engine.text.IncrementalDetokenizer;
+import io.qwenserve.engine.tokenizer.QwenTokenizer;
 import java.time.Duration;
-import java.util.HashSet;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -26,37 +32,43 @@ import java.util.logging.Logger;
  * The engine: many threads submit, one loop thread runs the model.
  *
  * <pre>
- *   submit() (any thread): tokenize + validate -> inbox
- *   loop thread:           inbox -> Scheduler.schedule() -> ModelRunner.execute() -> Scheduler.update() -> streams
+ *   submit() (any thread): InputProcessor (validate, tokenize, defaults) -> inbox
+ *   loop thread:           inbox -> Scheduler.schedule() -> ModelRunner.execute() -> Scheduler.update()
+ *                          -> OutputProcessor (detokenize, stop strings, events) -> streams
  * </pre>
  *
- * Tokenization and validation happen on the caller's thread, so a bad request is refused there and never reaches the
- * loop. The loop owns the model, the KV cache and every {@link Sequence}; results leave it only through each
- * request's {@link GenerationStream}, which never blocks the loop.
+ * A bad request is refused on the submitting thread and never reaches the loop. The loop owns the model, the KV cache
+ * and every {@link Sequence}; results leave it only through each request's {@link GenerationStream}, which never
+ * blocks the loop. A step that throws ends only that step's sequences (ERROR); {@link EngineConfig#maxStepFailures()}
+ * failures in a row mark the engine failed: it stops accepting and everything in it ends with ERROR.
  */
 public final class Engine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Engine.class.getName());
 
     private final LoadedModel model;
     private final EngineConfig config;
+    private final EngineListener listener;
     private final PagedKvCache cache;
     private final KvCacheManager kv;
-    private final EngineListener listener;
     private final Scheduler scheduler;
     private final ModelRunner runner;
+    private final InputProcessor inputs;
+    private final OutputProcessor outputs;
+    private final ModelInfo info;
     private final int maxModelLen;
-    private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
-    private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+    private final Intake intake;
     private final AtomicLong arrivals = new AtomicLong();
-    /** Submitted requests not yet scheduled (the waiting queue, including the inbox). */
-    private final AtomicLong queued = new AtomicLong();
+    private final AtomicInteger injectedFailures = new AtomicInteger();
+    private final Object statsChanged = new Object();
     private final Thread loop;
     private volatile boolean accepting = true;
     private volatile boolean stopping;
     private volatile boolean forceStop;
     private volatile boolean alive = true;
+    private volatile String failure;
     private volatile EngineStats stats;
     private long steps;
+    private int failuresInARow;
 
     public Engine(LoadedModel model, EngineConfig config, EngineListener listener) {
         this.model = model;
@@ -64,183 +76,260 @@ public final class Engine implements AutoCloseable {
         this.listener = listener;
         int modelLen = model.config().maxPositionEmbeddings();
         this.maxModelLen = config.maxModelLen() > 0 ? Math.min(config.maxModelLen(), modelLen) : modelLen;
-        int blocks;
-        if (config.kvCacheTokens() > 0) {
-            blocks = Math.max(1, (config.kvCacheTokens() + config.blockSize() - 1) / config.blockSize());
-        } else if (config.kvCacheBytes() > 0) {
-            blocks = PagedKvCache.blocksForBudget(model.config(), model.model().precision(), config.blockSize(), config.kvCacheBytes());
-        } else {
-            // default: a quarter of free memory, but never more than a full batch of full-length sequences can use
-            int useful = (int) Math.min(Integer.MAX_VALUE, ((long) config.maxNumSeqs() * maxModelLen + config.blockSize() - 1) / config.blockSize());
-            blocks = Math.min(useful, PagedKvCache.blocksForBudget(model.config(), model.model().precision(), config.blockSize(), defaultKvBytes()));
-        }
+        int blocks = KvCacheSizing.blocks(model.config(), model.model().precision(), config.blockSize(), config.kvCacheTokens(),
+                config.kvCacheBytes(), config.maxBatch(), maxModelLen, KvCacheSizing::availableMemory);
         this.cache = new PagedKvCache(model.config(), blocks, config.blockSize(), model.model().precision(), model.model().device());
         this.kv = new KvCacheManager(blocks, config.blockSize());
-        this.scheduler = new Scheduler(config, kv, listener, new Scheduler.Hooks() {
+        this.intake = new Intake(config.queueSize());
+        this.inputs = new InputProcessor(model.tokenizer(), model.chatTemplate(), model.defaults(), model.stopIds(),
+                model.config().vocabSize(), config, maxModelLen, (long) blocks * config.blockSize());
+        this.outputs = new OutputProcessor(model.tokenizer(), listener);
+        this.scheduler = new Scheduler(config, kv, new Scheduler.Sink() {
             @Override
             public void admitted(Sequence s) {
-                queued.decrementAndGet();
+                intake.admitted();
+                outputs.scheduled(s.output);
             }
 
             @Override
-            public void ended(Sequence s) {
-                if (s.firstScheduledNanos == 0) {
-                    queued.decrementAndGet();
-                }
-                inFlight.remove(s.id);
+            public void preempted(Sequence s) {
+                outputs.preempted();
+            }
+
+            @Override
+            public boolean token(Sequence s, int index, io.qwenserve.engine.sample.SampleResult r) {
+                return outputs.token(s.output, r.token(), index, r);
+            }
+
+            @Override
+            public void finished(Sequence s, FinishReason reason, String message) {
+                intake.ended(s.id, s.admitted);
+                outputs.finished(s.output, reason, message, s.outputLength());
             }
         });
         this.runner = new ModelRunner(model.model(), cache,
                 new Sampler(Math.min(model.tokenizer().vocabSize(), model.config().vocabSize())));
+        this.info = model.info(maxModelLen);
         this.stats = snapshot();
         this.loop = new Thread(this::run, "qwen-engine-loop");
         this.loop.setDaemon(true);
         this.loop.start();
         LOG.info(() -> String.format("engine: %d KV blocks of %d tokens (%.1f MiB), max batch %d seqs / %d tokens, max model len %d",
-                blocks, config.blockSize(), cache.bytes() / 1048576.0, config.maxNumSeqs(), config.maxBatchTokens(), maxModelLen));
-    }
-
-    /** Default KV budget: a quarter of the memory available now, at most 8 GiB, at least 64 MiB. */
-    private static long defaultKvBytes() {
-        long available = Memory.availableBytes();
-        return Math.max(64L << 20, Math.min(8L << 30, available > 0 ? available / 4 : 1L << 30));
-    }
-
-    public LoadedModel model() {
-        return model;
+                blocks, config.blockSize(), cache.bytes() / 1048576.0, config.maxBatch(), config.maxBatchTokens(), maxModelLen));
     }
 
     public EngineConfig config() {
         return config;
     }
 
+    /** The model served, as transports may see it. */
+    public ModelInfo modelInfo() {
+        return info;
+    }
+
     public int maxModelLen() {
         return maxModelLen;
     }
 
-    /** Tokenizes a prompt the way {@link #submit} does (chat template for messages). */
+    /** The model's tokenizer (for tokenize endpoints and token texts). */
+    public QwenTokenizer tokenizer() {
+        return model.tokenizer();
+    }
+
+    /** The model's chat template (for prompts built from a conversation in parts). */
+    public ChatTemplate chatTemplate() {
+        return model.chatTemplate();
+    }
+
+    /** Tokenizes a prompt exactly as {@link #submit} does. */
     public int[] tokenize(Prompt prompt) {
-        if (prompt instanceof Prompt.Ids ids) {
-            return ids.ids().clone();
-        }
-        if (prompt instanceof Prompt.Text text) {
-            return model.tokenizer().encode(text.text());
-        }
-        return model.chatTemplate().encode(((Prompt.Chat) prompt).messages());
+        return inputs.tokenize(prompt);
     }
 
     /**
-     * Queues a request and returns its event stream. Safe from any thread.
+     * Validates and tokenizes a request (on the calling thread), queues it and returns its event stream.
      *
      * @throws EngineRejectedException when the request is invalid, too long, the queue is full or the engine is not
      *                                 accepting work
+     * @throws io.qwenserve.engine.sample.InvalidParameterException when a sampling field is out of range
      */
     public GenerationStream submit(GenerationRequest request) {
-        if (!accepting) {
-            throw new EngineRejectedException(Reason.UNAVAILABLE, "the engine is not accepting requests (draining or stopped)");
-        }
-        int[] prompt;
-        try {
-            prompt = tokenize(request.prompt());
-        } catch (IllegalArgumentException e) {
-            throw new EngineRejectedException(Reason.INVALID, request.prompt() instanceof Prompt.Chat ? "messages" : "prompt", e.getMessage());
-        }
-        validate(request, prompt);
-        if (queued.get() >= config.maxWaiting()) {
-            throw new EngineRejectedException(Reason.QUEUE_FULL, "the waiting queue is full (" + config.maxWaiting() + " requests)");
-        }
-        if (!inFlight.add(request.requestId())) {
-            throw new EngineRejectedException(Reason.INVALID, "request_id", "request_id '" + request.requestId() + "' is already in flight");
-        }
-        GenerationStream stream = new GenerationStream(request.requestId(), config.streamBuffer());
-        stream.setCanceller(() -> cancel(request.requestId()));
-        Set<Integer> stopIds = new HashSet<>(model.stopIds());
-        stopIds.addAll(request.sampling().stopIds());
-        Sequence seq = new Sequence(request, prompt, stream, new SequenceSampler(request.sampling(), prompt),
-                new IncrementalDetokenizer(model.tokenizer()::tokenBytes, model.tokenizer()::isSpecial, request.sampling().stop()),
-                stopIds, arrivals.incrementAndGet(), model.model().rope().ntkAlpha(prompt.length),
-                Math.min(request.sampling().maxTokens(), maxModelLen - prompt.length));
-        queued.incrementAndGet();
-        inbox.add(() -> scheduler.add(seq));
-        LockSupport.unpark(loop);
-        return stream;
+        return submitAll(List.of(request)).get(0);
     }
 
-    private void validate(GenerationRequest request, int[] prompt) {
-        if (prompt.length == 0) {
-            throw new EngineRejectedException(Reason.INVALID, "prompt", "the prompt is empty");
+    /**
+     * Submits several requests all or none (the choices of one API call): either every one is queued, or none is and
+     * the first refusal is thrown. Requests sharing one {@link Prompt} instance are tokenized once.
+     */
+    public List<GenerationStream> submitAll(List<GenerationRequest> requests) {
+        checkAccepting();
+        Map<Prompt, int[]> tokenized = new IdentityHashMap<>();
+        List<InputProcessor.Processed> processed = new ArrayList<>(requests.size());
+        for (GenerationRequest r : requests) {
+            processed.add(inputs.process(r, tokenized));
         }
-        int vocab = model.config().vocabSize();
-        for (int id : prompt) {
-            if (id < 0 || id >= vocab) {
-                throw new EngineRejectedException(Reason.INVALID, "prompt_token_ids", "token id " + id + " is outside the vocabulary [0, " + vocab + ")");
-            }
+        List<String> ids = requests.stream().map(GenerationRequest::requestId).toList();
+        intake.reserve(ids);
+        List<GenerationStream> streams = new ArrayList<>(ids.size());
+        List<Runnable> adds = new ArrayList<>(ids.size());
+        for (InputProcessor.Processed p : processed) {
+            GenerationRequest r = p.request();
+            GenerationStream stream = new GenerationStream(r.requestId(), config.streamBuffer());
+            stream.setCanceller(() -> cancel(r.requestId()));
+            OutputProcessor.Output output = outputs.open(p, stream);
+            Sequence seq = new Sequence(r.requestId(), p.prompt(), r.priority(), r.deadline(),
+                    new SequenceSampler(p.params(), p.prompt()), p.stopIds(), arrivals.incrementAndGet(),
+                    model.model().rope().ntkAlpha(p.prompt().length), Math.min(p.params().maxTokens(), maxModelLen - p.prompt().length),
+                    output);
+            streams.add(stream);
+            adds.add(() -> {
+                scheduler.add(seq);
+                outputs.queued(output);
+            });
         }
-        if (prompt.length + 1 > maxModelLen) {
-            throw new EngineRejectedException(Reason.PROMPT_TOO_LONG, "prompt of " + prompt.length
-                    + " tokens leaves no room to generate within the context of " + maxModelLen + " tokens");
+        intake.enqueue(ids, adds, this::unavailable);
+        LockSupport.unpark(loop);
+        return streams;
+    }
+
+    private void checkAccepting() {
+        if (!accepting) {
+            throw unavailable();
         }
-        if (cache.blocksFor(prompt.length + 1) > cache.numBlocks()) {
-            throw new EngineRejectedException(Reason.PROMPT_TOO_LONG, "prompt of " + prompt.length
-                    + " tokens does not fit the KV cache of " + (long) cache.numBlocks() * cache.blockSize() + " tokens");
-        }
+    }
+
+    private EngineRejectedException unavailable() {
+        return new EngineRejectedException(Reason.UNAVAILABLE, failure != null ? "the engine failed: " + failure
+                : "the engine is not accepting requests (draining or stopped)");
     }
 
     /** Cancels a request (queued or running); its stream ends with CANCELLED. Unknown ids are ignored. */
     public void cancel(String requestId) {
-        inbox.add(() -> scheduler.cancel(requestId, FinishReason.CANCELLED));
+        intake.post(() -> scheduler.cancel(requestId, FinishReason.CANCELLED));
         LockSupport.unpark(loop);
     }
 
+    /** The gauges and counters as of the last step (refreshed by the loop thread only). */
     public EngineStats stats() {
         return stats;
     }
 
+    /**
+     * Waits until the engine's stats satisfy {@code condition} (checked after every step and idle pass), and returns
+     * them. For tests and start-up hooks that must wait on the engine rather than on time.
+     *
+     * @throws TimeoutException when {@code timeout} passes first
+     */
+    public EngineStats awaitStats(Predicate<EngineStats> condition, Duration timeout) throws TimeoutException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (statsChanged) {
+            while (true) {
+                EngineStats s = stats;
+                if (condition.test(s)) {
+                    return s;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new TimeoutException("engine stats never matched; last: " + s);
+                }
+                LockSupport.unpark(loop); // an idle loop re-publishes at once
+                statsChanged.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+    }
+
+    private void publish() {
+        stats = snapshot();
+        synchronized (statsChanged) {
+            statsChanged.notifyAll();
+        }
+    }
+
     private EngineStats snapshot() {
-        return new EngineStats(scheduler.numRunning(), (int) queued.get(),
-                kv.used(), kv.total(), scheduler.preemptions, scheduler.promptTokens,
-                scheduler.generationTokens, steps, alive, accepting);
+        return new EngineStats(scheduler.numRunning(), intake.queued(), scheduler.blocksUsed(), scheduler.blocksTotal(),
+                scheduler.preemptions, scheduler.promptTokens, scheduler.generationTokens, steps, alive, accepting && alive);
     }
 
     private void run() {
         try {
             while (true) {
-                for (Runnable r; (r = inbox.poll()) != null; ) {
+                for (Runnable r; (r = intake.poll()) != null; ) {
                     r.run();
                 }
                 if (forceStop) {
                     scheduler.abortAll(FinishReason.CANCELLED, "the server is shutting down");
                 }
-                if (stopping && !scheduler.hasWork() && inbox.isEmpty()) {
+                if (stopping && !scheduler.hasWork() && intake.isEmpty()) {
                     break;
                 }
                 long t0 = System.nanoTime();
                 SchedulerOutput out = scheduler.schedule();
                 if (out.isEmpty()) {
-                    stats = snapshot();
+                    publish();
                     LockSupport.parkNanos(this, scheduler.hasWork() ? 1_000_000 : 50_000_000);
                     continue;
                 }
-                long t1 = System.nanoTime();
-                ModelRunnerOutput result = runner.execute(out);
-                long t2 = System.nanoTime();
-                scheduler.update(out, result);
-                steps++;
-                stats = snapshot();
-                listener.onStep(out.entries().size(), out.numTokens(), out.numDecode(), t2 - t1, System.nanoTime() - t0);
+                if (!step(out, t0)) {
+                    break;
+                }
             }
         } catch (Throwable t) {
             LOG.log(Level.SEVERE, "engine loop failed", t);
-            accepting = false;
-            try {
-                scheduler.abortAll(FinishReason.ERROR, "engine failure: " + t);
-            } catch (Throwable ignored) {
-                // nothing more to do
-            }
+            failure = String.valueOf(t);
         } finally {
-            alive = false;
-            stats = snapshot();
+            end();
         }
+    }
+
+    /** Runs one scheduled step; false when failures in a row have marked the engine failed. */
+    private boolean step(SchedulerOutput out, long t0) {
+        long t1 = System.nanoTime();
+        long t2;
+        try {
+            if (injectedFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                throw new IllegalStateException("injected step failure");
+            }
+            ModelRunnerOutput result = runner.execute(out);
+            t2 = System.nanoTime();
+            scheduler.update(out, result);
+            failuresInARow = 0;
+        } catch (RuntimeException | Error e) {
+            if (e instanceof VirtualMachineError && !(e instanceof OutOfMemoryError)) {
+                throw e;
+            }
+            failuresInARow++;
+            LOG.log(Level.SEVERE, "engine step failed (" + failuresInARow + " in a row); ending its " + out.entries().size() + " sequences", e);
+            scheduler.fail(out, "engine step failed: " + e);
+            steps++;
+            if (failuresInARow >= config.maxStepFailures()) {
+                failure = failuresInARow + " steps in a row failed; last: " + e;
+                return false;
+            }
+            publish();
+            return true;
+        }
+        steps++;
+        publish();
+        listener.onStep(out.entries().size(), out.numTokens(), out.numDecode(), t2 - t1, System.nanoTime() - t0);
+        return true;
+    }
+
+    /** The loop is ending: nothing more is taken, and everything still in the engine gets its final event. */
+    private void end() {
+        accepting = false;
+        intake.close();
+        FinishReason reason = failure != null ? FinishReason.ERROR : FinishReason.CANCELLED;
+        String message = failure != null ? "engine failure: " + failure : "the server is shutting down";
+        try {
+            for (Runnable r; (r = intake.poll()) != null; ) {
+                r.run();
+            }
+            scheduler.abortAll(reason, message);
+        } catch (Throwable t) {
+            LOG.log(Level.SEVERE, "could not end every request", t);
+        }
+        alive = false;
+        publish();
     }
 
     /**
@@ -250,7 +339,6 @@ public final class Engine implements AutoCloseable {
     public void drain(Duration grace) {
         accepting = false;
         stopping = true;
-        stats = snapshot();
         LockSupport.unpark(loop);
         try {
             loop.join(Math.max(1, grace.toMillis()));
@@ -266,11 +354,15 @@ public final class Engine implements AutoCloseable {
 
     /** Runs the scheduler's block-accounting check on the engine thread and refreshes {@link #stats()} (tests). */
     public void checkInvariants() {
-        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
-        inbox.add(() -> {
+        if (!loop.isAlive()) {
+            scheduler.checkInvariants();
+            return;
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        intake.post(() -> {
             try {
                 scheduler.checkInvariants();
-                stats = snapshot();
+                publish();
                 done.complete(null);
             } catch (RuntimeException e) {
                 done.completeExceptionally(e);
@@ -280,9 +372,25 @@ public final class Engine implements AutoCloseable {
         done.join();
     }
 
+    /** Test hook: the next {@code n} steps throw before running the model (each fails only its own sequences). */
+    public void injectStepFailures(int n) {
+        injectedFailures.addAndGet(n);
+        LockSupport.unpark(loop);
+    }
+
     /** Whether the engine takes new requests. */
     public boolean accepting() {
         return accepting && alive;
+    }
+
+    /** Whether the engine stopped because of failures (see {@link #failure()}). */
+    public boolean failed() {
+        return failure != null;
+    }
+
+    /** Why the engine failed, or null. */
+    public String failure() {
+        return failure;
     }
 
     @Override
@@ -290,5 +398,4 @@ public final class Engine implements AutoCloseable {
         drain(Duration.ZERO);
         cache.close();
     }
-
 }

@@ -4,7 +4,7 @@ import io.qwenserve.engine.kv.PagedKvCache;
 import io.qwenserve.engine.model.ForwardBatch;
 import io.qwenserve.engine.model.QwenModel;
 import io.qwenserve.engine.sample.Sampler;
-import io.qwenserve.engine.sample.SequenceSampler;
+import io.qwenserve.engine.sample.SamplingRow;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,28 +23,21 @@ final class ModelRunner {
     }
 
     ModelRunnerOutput execute(SchedulerOutput out) {
-        int total = out.numTokens();
-        int[] tokens = new int[total];
+        int[] tokens = new int[out.numTokens()];
         List<ForwardBatch.Slice> slices = new ArrayList<>(out.entries().size());
-        List<SequenceSampler> samplers = new ArrayList<>();
+        List<SamplingRow> rows = new ArrayList<>();
         int t = 0;
         for (SchedulerOutput.Entry e : out.entries()) {
-            Sequence s = e.seq();
-            for (int i = 0; i < e.numTokens(); i++) {
-                tokens[t++] = s.tokenAt(s.computed + i);
-            }
-            slices.add(new ForwardBatch.Slice(e.numTokens(), s.computed + e.numTokens(), s.blockTable(), s.ntkAlpha,
+            System.arraycopy(e.tokens(), 0, tokens, t, e.numTokens());
+            t += e.numTokens();
+            slices.add(new ForwardBatch.Slice(e.numTokens(), e.past() + e.numTokens(), e.blockTable(), e.ntkAlpha(),
                     e.sample() ? ForwardBatch.Logits.LAST : ForwardBatch.Logits.NONE));
             if (e.sample()) {
-                samplers.add(s.sampler);
+                rows.add(e.sampling());
             }
         }
         try (Tensor logits = model.forward(new ForwardBatch(tokens, slices), cache)) {
-            if (samplers.isEmpty()) {
-                return new ModelRunnerOutput(List.of());
-            }
-            return new ModelRunnerOutput(Arrays.asList(sampler.sample(logits, samplers)));
+            return rows.isEmpty() ? ModelRunnerOutput.NONE : new ModelRunnerOutput(Arrays.asList(sampler.sample(logits, rows)));
         }
     }
-
 }

@@ -5,6 +5,8 @@ import java.util.List;
 
 /** The sampled token of every entry with {@code sample} set, in entry order. */
 record ModelRunnerOutput(List<SampleResult> sampled) {
+    static final ModelRunnerOutput NONE = new ModelRunnerOutput(List.of());
+
     ModelRunnerOutput {
         sampled = List.copyOf(sampled);
     }

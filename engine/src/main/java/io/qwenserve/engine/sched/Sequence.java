@@ -1,17 +1,17 @@
 package io.qwenserve.engine.sched;
 
 import io.qwenserve.engine.api.FinishReason;
-import io.qwenserve.engine.api.GenerationRequest;
-import io.qwenserve.engine.api.GenerationStream;
 import io.qwenserve.engine.sample.SequenceSampler;
-import io.qwenserve.engine.text.IncrementalDetokenizer;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
 /**
- * One request inside the engine. Owned and mutated by the {@link Scheduler} only (on the engine thread).
+ * One request's scheduling state inside the engine. Owned and mutated by the {@link Scheduler} only (on the engine
+ * thread); what is sent to the client (detokenizer, stream, timings) is the {@link OutputProcessor}'s, reached through
+ * {@link #output}.
  *
  * <p>The known tokens are the prompt followed by the generated output; {@code computed} of them have their K/V in
  * the cache. A step schedules {@code known - computed} tokens (or a chunk of them): a whole prompt, a prefill chunk,
@@ -20,46 +20,42 @@ import java.util.Set;
 final class Sequence {
     enum Status { WAITING, RUNNING, FINISHED }
 
-    final GenerationRequest request;
     final String id;
     final int[] prompt;
-    final GenerationStream stream;
+    final int priority;
+    final Instant deadline;      // null for none
     final SequenceSampler sampler;
-    final IncrementalDetokenizer detokenizer;
     final Set<Integer> stopIds;
     final long arrival;          // submission order, breaks priority ties (older first)
-    final long submittedNanos;
     final double ntkAlpha;       // fixed at first prefill (Qwen v1 dynamic NTK)
     final int maxTokens;         // clipped so prompt + output fits the model length
+    final OutputProcessor.Output output; // null in scheduler tests
 
-    private int[] output = new int[16];
+    private int[] tokens = new int[16];
     private int outputLen;
     int computed;
     final List<Integer> blocks = new ArrayList<>();
     Status status = Status.WAITING;
-    long firstScheduledNanos;
-    long firstTokenNanos;
-    long lastTokenNanos;
+    boolean admitted;            // scheduled at least once (left the waiting queue for the first time)
     int preemptions;
-    FinishReason cancelReason; // set when a cancel or deadline is pending
+    FinishReason cancelReason;   // set when a cancel or deadline is pending
 
-    Sequence(GenerationRequest request, int[] prompt, GenerationStream stream, SequenceSampler sampler,
-             IncrementalDetokenizer detokenizer, Set<Integer> stopIds, long arrival, double ntkAlpha, int maxTokens) {
-        this.request = request;
-        this.id = request.requestId();
+    Sequence(String id, int[] prompt, int priority, Instant deadline, SequenceSampler sampler, Set<Integer> stopIds,
+             long arrival, double ntkAlpha, int maxTokens, OutputProcessor.Output output) {
+        this.id = id;
         this.prompt = prompt;
-        this.stream = stream;
+        this.priority = priority;
+        this.deadline = deadline;
         this.sampler = sampler;
-        this.detokenizer = detokenizer;
         this.stopIds = stopIds;
         this.arrival = arrival;
-        this.submittedNanos = System.nanoTime();
         this.ntkAlpha = ntkAlpha;
         this.maxTokens = maxTokens;
+        this.output = output;
     }
 
     int priority() {
-        return request.priority();
+        return priority;
     }
 
     int known() {
@@ -71,14 +67,23 @@ final class Sequence {
     }
 
     int tokenAt(int i) {
-        return i < prompt.length ? prompt[i] : output[i - prompt.length];
+        return i < prompt.length ? prompt[i] : tokens[i - prompt.length];
+    }
+
+    /** Known tokens {@code from} .. {@code from + n - 1}. */
+    int[] tokens(int from, int n) {
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = tokenAt(from + i);
+        }
+        return t;
     }
 
     void append(int token) {
-        if (outputLen == output.length) {
-            output = Arrays.copyOf(output, output.length * 2);
+        if (outputLen == tokens.length) {
+            tokens = Arrays.copyOf(tokens, tokens.length * 2);
         }
-        output[outputLen++] = token;
+        tokens[outputLen++] = token;
     }
 
     int[] blockTable() {

@@ -55,8 +55,8 @@ class GptqModelTest {
         Path fp = TestModels.tiny(arch);
         int[] prompt = ModelVsReferenceTest.ids(3, 24);
         try (QwenModel a = ModelLoader.load(gptq, DEQUANTIZED_FP32); QwenModel b = ModelLoader.load(fp, DEQUANTIZED_FP32);
-             Generator ga = new Generator(a, io.qwenserve.engine.tokenizer.QwenTokenizer.defaultQwen(), 64);
-             Generator gb = new Generator(b, io.qwenserve.engine.tokenizer.QwenTokenizer.defaultQwen(), 64)) {
+             PromptLogits ga = new PromptLogits(a, 64);
+             PromptLogits gb = new PromptLogits(b, 64)) {
             float[][] la = ga.logits(prompt, true);
             float[][] lb = gb.logits(prompt, true);
             int agree = 0;

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * AutoGPTQ v1 unpacking against the worked example of qwen-reference section 4.4 (written independently of
- * {@code RandomCheckpoint}'s packer): {@code qweight[0][5] = 0x76543210}, {@code qzeros = 0x77777777}, scale 0.01 give
+ * {@link GptqPacker}): {@code qweight[0][5] = 0x76543210}, {@code qzeros = 0x77777777}, scale 0.01 give
  * W = -0.08, -0.07, ..., -0.01 for input rows 0..7 of output column 5. The int4 kernel must reproduce it.
  */
 class GptqPackingTest {
@@ -73,6 +73,39 @@ class GptqPackingTest {
                 for (int o = 0; o < OUT; o++) {
                     // bf16 activations and scales: 0.01 is not exact in bf16 (relative error < 2^-8)
                     assertEquals(expected(o, k), v[k * OUT + o], 4e-4, "y[" + k + "][" + o + "]");
+                }
+            }
+        }
+    }
+
+    @Test
+    void packThenUnpackGivesTheWeightBackWithinHalfAStep() {
+        for (boolean descAct : new boolean[] {false, true}) {
+            int out = 24;
+            int in = 64;
+            float[] w = new float[out * in];
+            java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (float) (r.nextDouble() * 2 - 1);
+            }
+            GptqPacker.Packed p = GptqPacker.pack(w, out, in, 32, descAct);
+            int[] zeros = new int[2 * out / 8];
+            java.util.Arrays.fill(zeros, GptqPacker.PACKED_ZEROS);
+            Device cpu = new Device(torch.DeviceType.CPU);
+            try (InferenceMode ignored = new InferenceMode();
+                 Tensor qw = Torch.longs(toLong(p.qweight()), cpu).to(ScalarType.Int).view(in / 8, out);
+                 Tensor qz = Torch.longs(toLong(zeros), cpu).to(ScalarType.Int).view(2, out / 8);
+                 Tensor sc = Torch.floats(p.scales(), cpu, 2, out);
+                 Tensor gi = Torch.longs(toLong(p.gIdx()), cpu).to(ScalarType.Int);
+                 GptqWeight unpacked = GptqWeight.unpack("round-trip", qw, qz, sc, gi, in, out, 32);
+                 Tensor deq = unpacked.dequantize(ScalarType.Float)) {
+                assertEquals(!descAct, unpacked.sequentialGroups());
+                float[] v = Torch.toFloats(deq);
+                for (int o = 0; o < out; o++) {
+                    for (int k = 0; k < in; k++) {
+                        float step = p.scales()[p.gIdx()[k] * out + o];
+                        assertEquals(w[o * in + k], v[o * in + k], step / 2 + 1e-6, "W[" + o + "][" + k + "], act order " + descAct);
+                    }
                 }
             }
         }

@@ -8,7 +8,6 @@ import io.qwenserve.engine.checkpoint.RandomCheckpoint;
 import io.qwenserve.engine.config.Architecture;
 import io.qwenserve.engine.kv.PagedKvCache;
 import io.qwenserve.engine.reference.ReferenceQwen;
-import io.qwenserve.engine.tokenizer.QwenTokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,7 +51,7 @@ class ModelVsReferenceTest {
         int[] prompt = ids(name.hashCode(), 40);
         double[][] expected = ref.logits(prompt);
         try (QwenModel m = ModelLoader.load(dir, ModelOptions.of(Precision.F32));
-             Generator g = new Generator(m, QwenTokenizer.defaultQwen(), 64)) {
+             PromptLogits g = new PromptLogits(m, 64)) {
             float[][] got = g.logits(prompt, true);
             assertEquals(prompt.length, got.length);
             double worst = 0;
@@ -72,7 +71,7 @@ class ModelVsReferenceTest {
         int[] prompt = ids(5, 24);
         double[][] expected = ReferenceQwen.load(dir).logits(prompt);
         try (QwenModel m = ModelLoader.load(dir, ModelOptions.of(Precision.BF16));
-             Generator g = new Generator(m, QwenTokenizer.defaultQwen(), 64)) {
+             PromptLogits g = new PromptLogits(m, 64)) {
             float[][] got = g.logits(prompt, true);
             int agree = 0;
             for (int t = 0; t < prompt.length; t++) {

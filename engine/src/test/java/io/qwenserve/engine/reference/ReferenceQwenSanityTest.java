@@ -1,5 +1,6 @@
 package io.qwenserve.engine.reference;
 
+import static io.qwenserve.engine.reference.RefMath.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -18,107 +19,14 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Checks {@link ReferenceQwen} against hand computations and alternative formulas on tiny hand-built models: RoPE as a
- * complex rotation, dynamic NTK and logN against the spec's tables, and whole one-layer models whose output is
- * written out here step by step with simpler weights.
+ * Checks {@link ReferenceQwen} against hand computations on tiny hand-built models: whole one-layer models whose output
+ * is written out here step by step with simpler weights (RoPE, NTK and logN alone: {@link ReferenceRopeSanityTest}).
  */
 class ReferenceQwenSanityTest {
     private static final double EPS = 1e-6;
 
     @TempDir
     Path tmp;
-
-    // ---- RoPE ------------------------------------------------------------------------------------------------------
-
-    @Test
-    void ropeIsAComplexRotationOfHalfSplitPairsAndLeavesTheTailAlone() {
-        int hd = 10;
-        int r = 6;
-        double base = 10000;
-        Random rnd = new Random(1);
-        for (int pos : new int[] {0, 1, 7, 123, 4096}) {
-            double[] u = randomVector(rnd, 2 * hd);
-            double[] v = u.clone();
-            ReferenceQwen.applyRope(v, hd, r, pos, ReferenceQwen.inverseFrequencies(base, r));   // head 1 only
-            for (int i = 0; i < hd; i++) {
-                assertEquals(u[i], v[i], "head 0 must be untouched");
-            }
-            for (int j = 0; j < r / 2; j++) {
-                double theta = pos / Math.pow(base, 2.0 * j / r);
-                // (a + ib) · e^{iθ}
-                double re = u[hd + j] * Math.cos(theta) - u[hd + j + r / 2] * Math.sin(theta);
-                double im = u[hd + j] * Math.sin(theta) + u[hd + j + r / 2] * Math.cos(theta);
-                assertEquals(re, v[hd + j], 1e-12);
-                assertEquals(im, v[hd + j + r / 2], 1e-12);
-            }
-            for (int i = r; i < hd; i++) {
-                assertEquals(u[hd + i], v[hd + i], "dims at index >= rotary dim pass through");
-            }
-            assertEquals(norm(u), norm(v), 1e-12, "rotation preserves the norm");
-        }
-    }
-
-    @Test
-    void ropeScoresDependOnlyOnTheRelativePosition() {
-        int r = 16;
-        double[] inv = ReferenceQwen.inverseFrequencies(10000, r);
-        Random rnd = new Random(2);
-        double[] q = randomVector(rnd, r);
-        double[] k = randomVector(rnd, r);
-        double base = rotatedDot(q, 9, k, 4, inv);
-        assertEquals(base, rotatedDot(q, 5, k, 0, inv), 1e-12);
-        assertEquals(base, rotatedDot(q, 1009, k, 1004, inv), 1e-10);
-        assertNotEquals(base, rotatedDot(q, 10, k, 4, inv), 1e-6);
-        double[] q0 = q.clone();
-        ReferenceQwen.applyRope(q0, 0, r, 0, inv);
-        assertArrayEquals(q, q0, "position 0 is the identity");
-    }
-
-    private static double rotatedDot(double[] q, int p, double[] k, int s, double[] inv) {
-        double[] a = q.clone();
-        double[] b = k.clone();
-        ReferenceQwen.applyRope(a, 0, a.length, p, inv);
-        ReferenceQwen.applyRope(b, 0, b.length, s, inv);
-        return dot(a, b);
-    }
-
-    // ---- dynamic NTK and logN -------------------------------------------------------------------------------------
-
-    @Test
-    void ntkAlphaFollowsTheSpecTable() {
-        long[][] s8192 = {{1, 1}, {8192, 1}, {8193, 3}, {16384, 3}, {16385, 7}, {32768, 7}, {32769, 15}, {65536, 15}};
-        for (long[] row : s8192) {
-            assertEquals(row[1], ReferenceQwen.ntkAlpha(row[0], 8192), "L=" + row[0]);
-        }
-        long[][] s2048 = {{2048, 1}, {2049, 3}, {4096, 3}, {4097, 7}, {8192, 7}, {8193, 15}, {16384, 15}};
-        for (long[] row : s2048) {
-            assertEquals(row[1], ReferenceQwen.ntkAlpha(row[0], 2048), "L=" + row[0]);
-        }
-        // Against the literal floating-point formula max(2^ceil(log2(L/S) + 1) - 1, 1), away from exact powers of 2.
-        for (long len = 1; len < 200; len++) {
-            double lit = Math.max(Math.pow(2, Math.ceil(Math.log((double) len / 16) / Math.log(2) + 1)) - 1, 1);
-            assertEquals((long) lit, ReferenceQwen.ntkAlpha(len, 16), "L=" + len);
-        }
-    }
-
-    @Test
-    void ntkScaledBaseMatchesTheSpecValues() {
-        assertEquals(10000.0, ReferenceQwen.ntkScaledBase(10000, 1, 128), 1e-9);
-        assertEquals(30527.74, ReferenceQwen.ntkScaledBase(10000, 3, 128), 0.01);
-        assertEquals(72195.86, ReferenceQwen.ntkScaledBase(10000, 7, 128), 0.01);
-        assertEquals(156588.32, ReferenceQwen.ntkScaledBase(10000, 15, 128), 0.01);
-    }
-
-    @Test
-    void lognScaleMatchesTheSpecValues() {
-        assertEquals(1.0, ReferenceQwen.lognScale(0, 8192));
-        assertEquals(1.0, ReferenceQwen.lognScale(8191, 8192));
-        assertEquals(1.0000135, ReferenceQwen.lognScale(8192, 8192), 1e-7);
-        assertEquals(14.0 / 13, ReferenceQwen.lognScale(16383, 8192), 1e-12);
-        assertEquals(15.0 / 13, ReferenceQwen.lognScale(32767, 8192), 1e-12);
-    }
-
-    // ---- whole tiny models ---------------------------------------------------------------------------------------
 
     private static ModelConfig tinyConfig(Architecture arch, boolean tie) {
         return switch (arch) {
@@ -353,122 +261,5 @@ class ReferenceQwenSanityTest {
                 assertFalse(Arrays.equals(a[t], b[t]), "t=" + t);
             }
         }
-    }
-
-    // ---- helpers ---------------------------------------------------------------------------------------------------
-
-    /** u' = scale · u[off..off+n) + bias[boff..boff+n). */
-    private static double[] affine(double[] u, int off, int n, double scale, float[] bias, int boff) {
-        double[] y = new double[n];
-        for (int j = 0; j < n; j++) {
-            y[j] = scale * u[off + j] + bias[boff + j];
-        }
-        return y;
-    }
-
-    /** Rotates pairs (j, j + r/2) as the complex number u[j] + i·u[j + r/2] times e^{i·pos·base^(−2j/r)}. */
-    private static double[] complexRope(double[] u, int pos, double base, int r) {
-        double[] y = u.clone();
-        for (int j = 0; j < r / 2; j++) {
-            double theta = pos * Math.pow(base, -2.0 * j / r);
-            double re = u[j];
-            double im = u[j + r / 2];
-            y[j] = re * Math.cos(theta) - im * Math.sin(theta);
-            y[j + r / 2] = re * Math.sin(theta) + im * Math.cos(theta);
-        }
-        return y;
-    }
-
-    static double[] rmsNormalise(double[] x) {
-        double ms = 0;
-        for (double v : x) {
-            ms += v * v;
-        }
-        ms /= x.length;
-        double[] y = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            y[i] = x[i] / Math.sqrt(ms + EPS);
-        }
-        return y;
-    }
-
-    static double[] scale(double[] x, float[] w) {
-        double[] y = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            y[i] = x[i] * w[i];
-        }
-        return y;
-    }
-
-    private static double[] times(double[] x, double s) {
-        double[] y = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            y[i] = x[i] * s;
-        }
-        return y;
-    }
-
-    static double[] add(double[] a, double[] b) {
-        double[] y = new double[a.length];
-        for (int i = 0; i < a.length; i++) {
-            y[i] = a[i] + b[i];
-        }
-        return y;
-    }
-
-    static double[] add(double[] a, float[] b) {
-        double[] y = new double[a.length];
-        for (int i = 0; i < a.length; i++) {
-            y[i] = a[i] + b[i];
-        }
-        return y;
-    }
-
-    static double[] matVec(float[] w, int rows, int cols, double[] x) {
-        double[] y = new double[rows];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                y[r] += w[r * cols + c] * x[c];
-            }
-        }
-        return y;
-    }
-
-    static double[] row(float[] m, int r, int cols) {
-        double[] y = new double[cols];
-        for (int c = 0; c < cols; c++) {
-            y[c] = m[r * cols + c];
-        }
-        return y;
-    }
-
-    private static void identity(float[] m, int rows, int cols) {
-        for (int i = 0; i < Math.min(rows, cols); i++) {
-            m[i * cols + i] = 1;
-        }
-    }
-
-    static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
-        }
-        return s;
-    }
-
-    private static double norm(double[] a) {
-        return Math.sqrt(dot(a, a));
-    }
-
-    private static double[] randomVector(Random rnd, int n) {
-        double[] v = new double[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = rnd.nextGaussian();
-        }
-        return v;
-    }
-
-    static void assertDiffers(double[] a, double[] b, String msg) {
-        assertTrue(!Arrays.equals(a, b), msg);
     }
 }

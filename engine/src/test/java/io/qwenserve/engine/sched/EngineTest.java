@@ -11,10 +11,11 @@ import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.GenerationStream;
 import io.qwenserve.engine.api.Prompt;
 import io.qwenserve.engine.config.Architecture;
-import io.qwenserve.engine.model.Generator;
 import io.qwenserve.engine.model.ModelOptions;
 import io.qwenserve.engine.model.Precision;
-import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.api.Completion;
+import io.qwenserve.engine.api.SamplingOptions;
+import io.qwenserve.engine.sample.InvalidParameterException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** The scheduler against the single-sequence generator, on tiny fp32 models of all three architectures. */
+/** The engine batching against the same engine serving one request at a time, on tiny fp32 models of all three architectures. */
 class EngineTest {
     private static final Map<Architecture, LoadedModel> MODELS = new EnumMap<>(Architecture.class);
 
@@ -55,11 +56,14 @@ class EngineTest {
         return out;
     }
 
-    static List<int[]> singleRun(LoadedModel m, List<int[]> prompts, int maxTokens) {
+    /** Each prompt alone: an engine with a batch of one, one request after the other. */
+    static List<int[]> singleRun(LoadedModel m, List<int[]> prompts, int maxTokens) throws InterruptedException {
         List<int[]> out = new ArrayList<>();
-        try (Generator g = new Generator(m.model(), m.tokenizer(), 128)) {
-            for (int[] p : prompts) {
-                out.add(g.generate(p, SamplingParams.greedy(maxTokens), m.stopIds(), (t, s) -> { }).tokens());
+        EngineConfig one = EngineConfig.defaults().withMaxBatch(1).withKvCacheTokens(256).withMaxModelLen(128);
+        try (Engine e = new Engine(m, one, EngineListener.NONE)) {
+            for (int i = 0; i < prompts.size(); i++) {
+                out.add(Completion.read(e.submit(GenerationRequest.of("single" + i, new Prompt.Ids(prompts.get(i)),
+                        SamplingOptions.greedy(maxTokens)))).ids());
             }
         }
         return out;
@@ -69,9 +73,10 @@ class EngineTest {
     static List<int[]> batchedRun(Engine e, List<int[]> prompts, int maxTokens, List<GenerationEvent.Final> finals) throws Exception {
         List<GenerationStream> streams = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
-            streams.add(e.submit(GenerationRequest.of("r" + i, new Prompt.Ids(prompts.get(i)), SamplingParams.greedy(maxTokens))));
-            if (i % 3 == 2) {
-                Thread.sleep(15); // later arrivals join a running batch
+            streams.add(e.submit(GenerationRequest.of("r" + i, new Prompt.Ids(prompts.get(i)), SamplingOptions.greedy(maxTokens))));
+            if (i % 3 == 2) { // later arrivals join a running batch
+                long steps = e.stats().steps();
+                e.awaitStats(st -> st.steps() > steps, Duration.ofSeconds(30));
             }
         }
         List<int[]> out = new ArrayList<>();
@@ -97,7 +102,7 @@ class EngineTest {
         LoadedModel m = MODELS.get(arch);
         List<int[]> prompts = prompts(10, 7);
         List<int[]> expected = singleRun(m, prompts, 12);
-        EngineConfig cfg = EngineConfig.defaults().withMaxNumSeqs(8).withMaxBatchTokens(32).withKvCacheTokens(4096).withMaxModelLen(128);
+        EngineConfig cfg = EngineConfig.defaults().withMaxBatch(8).withMaxBatchTokens(32).withKvCacheTokens(4096).withMaxModelLen(128);
         try (Engine e = new Engine(m, cfg, EngineListener.NONE)) {
             List<GenerationEvent.Final> finals = new ArrayList<>();
             List<int[]> got = batchedRun(e, prompts, 12, finals);
@@ -118,7 +123,7 @@ class EngineTest {
         List<int[]> prompts = prompts(10, 11);
         List<int[]> expected = singleRun(m, prompts, 16);
         // 6 blocks of 16 tokens: far less than 10 sequences of up to 60 tokens need at once
-        EngineConfig cfg = EngineConfig.defaults().withMaxNumSeqs(8).withMaxBatchTokens(64).withKvCacheTokens(96).withMaxModelLen(128);
+        EngineConfig cfg = EngineConfig.defaults().withMaxBatch(8).withMaxBatchTokens(64).withKvCacheTokens(96).withMaxModelLen(128);
         try (Engine e = new Engine(m, cfg, EngineListener.NONE)) {
             List<int[]> got = batchedRun(e, prompts, 16, null);
             for (int i = 0; i < prompts.size(); i++) {
@@ -137,7 +142,7 @@ class EngineTest {
             int total = e.stats().kvBlocksTotal();
             List<GenerationStream> streams = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
-                streams.add(e.submit(GenerationRequest.of("c" + i, new Prompt.Ids(prompts(1, i).get(0)), SamplingParams.greedy(400))));
+                streams.add(e.submit(GenerationRequest.of("c" + i, new Prompt.Ids(prompts(1, i).get(0)), SamplingOptions.greedy(400))));
             }
             for (GenerationStream s : streams) {
                 assertInstanceOf(GenerationEvent.Chunk.class, s.poll(30, TimeUnit.SECONDS)); // running
@@ -158,7 +163,7 @@ class EngineTest {
     void deadlineEndsARequest() throws Exception {
         LoadedModel m = MODELS.get(Architecture.QWEN);
         try (Engine e = new Engine(m, EngineConfig.defaults().withKvCacheTokens(4096).withMaxModelLen(2048), EngineListener.NONE)) {
-            GenerationStream s = e.submit(new GenerationRequest("d", new Prompt.Ids(new int[] {1, 2, 3}), SamplingParams.greedy(2000), 0,
+            GenerationStream s = e.submit(new GenerationRequest("d", new Prompt.Ids(new int[] {1, 2, 3}), SamplingOptions.greedy(2000), 0,
                     Instant.now().plusMillis(150)));
             List<GenerationEvent> events = s.drain();
             GenerationEvent.Final f = (GenerationEvent.Final) events.get(events.size() - 1);
@@ -172,14 +177,14 @@ class EngineTest {
     @Test
     void fullQueueRejects() throws Exception {
         LoadedModel m = MODELS.get(Architecture.QWEN2);
-        EngineConfig cfg = EngineConfig.defaults().withMaxNumSeqs(1).withMaxWaiting(2).withKvCacheTokens(1024).withMaxModelLen(512);
+        EngineConfig cfg = EngineConfig.defaults().withMaxBatch(1).withQueueSize(2).withKvCacheTokens(1024).withMaxModelLen(512);
         try (Engine e = new Engine(m, cfg, EngineListener.NONE)) {
-            GenerationStream running = e.submit(GenerationRequest.of("a", new Prompt.Ids(new int[] {5}), SamplingParams.greedy(400)));
+            GenerationStream running = e.submit(GenerationRequest.of("a", new Prompt.Ids(new int[] {5}), SamplingOptions.greedy(400)));
             assertNotNull(running.poll(30, TimeUnit.SECONDS)); // admitted: the queue is empty again
-            e.submit(GenerationRequest.of("b", new Prompt.Ids(new int[] {6}), SamplingParams.greedy(4)));
-            e.submit(GenerationRequest.of("c", new Prompt.Ids(new int[] {7}), SamplingParams.greedy(4)));
+            e.submit(GenerationRequest.of("b", new Prompt.Ids(new int[] {6}), SamplingOptions.greedy(4)));
+            e.submit(GenerationRequest.of("c", new Prompt.Ids(new int[] {7}), SamplingOptions.greedy(4)));
             EngineRejectedException ex = assertThrows(EngineRejectedException.class,
-                    () -> e.submit(GenerationRequest.of("d", new Prompt.Ids(new int[] {8}), SamplingParams.greedy(4))));
+                    () -> e.submit(GenerationRequest.of("d", new Prompt.Ids(new int[] {8}), SamplingOptions.greedy(4))));
             assertEquals(EngineRejectedException.Reason.QUEUE_FULL, ex.reason());
             assertTrue(ex.getMessage().contains("queue is full"), ex.getMessage());
             running.cancel();
@@ -191,14 +196,14 @@ class EngineTest {
         LoadedModel m = MODELS.get(Architecture.QWEN2);
         try (Engine e = new Engine(m, EngineConfig.defaults().withKvCacheTokens(256).withMaxModelLen(100), EngineListener.NONE)) {
             EngineRejectedException tooLong = assertThrows(EngineRejectedException.class,
-                    () -> e.submit(GenerationRequest.of("x", new Prompt.Ids(new int[100]), SamplingParams.greedy(4))));
+                    () -> e.submit(GenerationRequest.of("x", new Prompt.Ids(new int[100]), SamplingOptions.greedy(4))));
             assertEquals(EngineRejectedException.Reason.PROMPT_TOO_LONG, tooLong.reason());
             EngineRejectedException badId = assertThrows(EngineRejectedException.class,
-                    () -> e.submit(GenerationRequest.of("y", new Prompt.Ids(new int[] {1, 999999}), SamplingParams.greedy(4))));
+                    () -> e.submit(GenerationRequest.of("y", new Prompt.Ids(new int[] {1, 999999}), SamplingOptions.greedy(4))));
             assertEquals(EngineRejectedException.Reason.INVALID, badId.reason());
             assertEquals("prompt_token_ids", badId.field());
             EngineRejectedException empty = assertThrows(EngineRejectedException.class,
-                    () -> e.submit(GenerationRequest.of("z", new Prompt.Ids(new int[0]), SamplingParams.greedy(4))));
+                    () -> e.submit(GenerationRequest.of("z", new Prompt.Ids(new int[0]), SamplingOptions.greedy(4))));
             assertEquals(EngineRejectedException.Reason.INVALID, empty.reason());
         }
     }
@@ -207,16 +212,16 @@ class EngineTest {
     void stopStringSpanningTokensIsCutAndNeverSent() throws Exception {
         LoadedModel m = MODELS.get(Architecture.QWEN);
         int[] prompt = {9707, 11, 847, 829, 374};
-        Generator.Result plain;
-        try (Generator g = new Generator(m.model(), m.tokenizer(), 128)) {
-            plain = g.generate(prompt, SamplingParams.greedy(24), m.stopIds(), (t, s) -> { });
+        Completion plain;
+        try (Engine e = new Engine(m, EngineConfig.defaults().withKvCacheTokens(1024).withMaxModelLen(256), EngineListener.NONE)) {
+            plain = Completion.read(e.submit(GenerationRequest.of("plain", new Prompt.Ids(prompt), SamplingOptions.greedy(24))));
         }
         // a stop string made of the end of one token's text and the start of the next one's
-        String t3 = m.tokenizer().decode(new int[] {plain.tokens()[3]});
-        String t4 = m.tokenizer().decode(new int[] {plain.tokens()[4]});
+        String t3 = m.tokenizer().decode(new int[] {plain.ids()[3]});
+        String t4 = m.tokenizer().decode(new int[] {plain.ids()[4]});
         String stop = t3.substring(t3.length() - 1) + t4.substring(0, 1);
         String expectedText = plain.text().substring(0, plain.text().indexOf(stop));
-        SamplingParams p = SamplingParams.greedy(24).toBuilder().stop(List.of(stop)).build();
+        SamplingOptions p = SamplingOptions.greedy(24).toBuilder().stop(List.of(stop)).build();
         try (Engine e = new Engine(m, EngineConfig.defaults().withKvCacheTokens(1024).withMaxModelLen(256), EngineListener.NONE)) {
             StringBuilder text = new StringBuilder();
             GenerationEvent.Final f = null;
@@ -236,7 +241,7 @@ class EngineTest {
     @Test
     void sameSeedSameOutputWhateverTheBatch() throws Exception {
         LoadedModel m = MODELS.get(Architecture.QWEN3);
-        SamplingParams sampled = SamplingParams.builder().temperature(0.9).topP(0.9).topK(50).repetitionPenalty(1.1)
+        SamplingOptions sampled = SamplingOptions.builder().temperature(0.9).topP(0.9).topK(50).repetitionPenalty(1.1)
                 .presencePenalty(0.5).frequencyPenalty(0.2).seed(42L).maxTokens(16).build();
         int[] prompt = {100, 200, 300};
         try (Engine e = new Engine(m, EngineConfig.defaults().withKvCacheTokens(4096).withMaxModelLen(256), EngineListener.NONE)) {
@@ -270,12 +275,12 @@ class EngineTest {
     void fiveHundredRandomRequestsKeepBlockAccountingExact() throws Exception {
         LoadedModel m = MODELS.get(Architecture.QWEN2);
         SplittableRandom r = new SplittableRandom(2024);
-        EngineConfig cfg = EngineConfig.defaults().withMaxNumSeqs(16).withMaxBatchTokens(48).withKvCacheTokens(320).withMaxModelLen(96);
+        EngineConfig cfg = EngineConfig.defaults().withMaxBatch(16).withMaxBatchTokens(48).withKvCacheTokens(320).withMaxModelLen(96);
         try (Engine e = new Engine(m, cfg, EngineListener.NONE)) {
             List<GenerationStream> streams = new ArrayList<>();
             for (int i = 0; i < 500; i++) {
                 int[] prompt = r.ints(1 + r.nextInt(60), 0, 151000).toArray();
-                SamplingParams p = SamplingParams.builder().temperature(r.nextBoolean() ? 0 : 0.5 + r.nextDouble())
+                SamplingOptions p = SamplingOptions.builder().temperature(r.nextBoolean() ? 0.0 : 0.5 + r.nextDouble())
                         .topP(0.5 + r.nextDouble() / 2).topK(r.nextInt(3) * 20).seed(r.nextLong()).maxTokens(1 + r.nextInt(30))
                         .repetitionPenalty(r.nextBoolean() ? 1.0 : 1.2).build();
                 streams.add(e.submit(new GenerationRequest("q" + i, new Prompt.Ids(prompt), p, r.nextInt(3),
@@ -286,9 +291,7 @@ class EngineTest {
                 if (i % 50 == 0) {
                     e.checkInvariants();
                 }
-                while (e.stats().waiting() > 100) {
-                    Thread.sleep(5);
-                }
+                e.awaitStats(st -> st.waiting() <= 100, Duration.ofSeconds(60));
             }
             Map<FinishReason, Integer> reasons = new EnumMap<>(FinishReason.class);
             for (GenerationStream s : streams) {
@@ -314,15 +317,15 @@ class EngineTest {
     void drainFinishesInFlightWork() throws Exception {
         LoadedModel m = MODELS.get(Architecture.QWEN2);
         Engine e = new Engine(m, EngineConfig.defaults().withKvCacheTokens(2048).withMaxModelLen(512), EngineListener.NONE);
-        GenerationStream quick = e.submit(GenerationRequest.of("quick", new Prompt.Ids(new int[] {1, 2}), SamplingParams.greedy(5)));
-        GenerationStream slow = e.submit(GenerationRequest.of("slow", new Prompt.Ids(new int[] {3, 4}), SamplingParams.greedy(100000)));
+        GenerationStream quick = e.submit(GenerationRequest.of("quick", new Prompt.Ids(new int[] {1, 2}), SamplingOptions.greedy(5)));
+        GenerationStream slow = e.submit(GenerationRequest.of("slow", new Prompt.Ids(new int[] {3, 4}), SamplingOptions.greedy(4000)));
         e.drain(Duration.ofMillis(500));
         List<GenerationEvent> q = quick.drain();
         assertEquals(FinishReason.LENGTH, ((GenerationEvent.Final) q.get(q.size() - 1)).reason());
         List<GenerationEvent> s = slow.drain();
         assertEquals(FinishReason.CANCELLED, ((GenerationEvent.Final) s.get(s.size() - 1)).reason());
         assertThrows(EngineRejectedException.class,
-                () -> e.submit(GenerationRequest.of("late", new Prompt.Ids(new int[] {1}), SamplingParams.greedy(1))));
+                () -> e.submit(GenerationRequest.of("late", new Prompt.Ids(new int[] {1}), SamplingOptions.greedy(1))));
         e.close();
     }
 }

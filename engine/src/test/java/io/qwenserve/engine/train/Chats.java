@@ -1,12 +1,17 @@
 package io.qwenserve.engine.train;
 
 import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.api.Completion;
+import io.qwenserve.engine.api.GenerationRequest;
+import io.qwenserve.engine.api.Prompt;
+import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.engine.chat.ChatMessage;
-import io.qwenserve.engine.model.Generator;
 import io.qwenserve.engine.model.LinearKernel;
 import io.qwenserve.engine.model.ModelOptions;
 import io.qwenserve.engine.model.Precision;
-import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.sched.Engine;
+import io.qwenserve.engine.sched.EngineConfig;
+import io.qwenserve.engine.sched.EngineListener;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,9 +41,13 @@ final class Chats {
     /** The greedy reply to {@code messages} (a system message optional, then a user message), at most 40 tokens. */
     static String reply(Path model, List<ChatMessage> messages) {
         try (LoadedModel m = LoadedModel.load(model, ModelOptions.of(Precision.F32).withKernel(LinearKernel.PLAIN));
-             Generator g = new Generator(m.model(), m.tokenizer(), 256)) {
-            int[] prompt = m.chatTemplate().encode(messages);
-            return g.generate(prompt, SamplingParams.greedy(40), m.stopIds(), (id, text) -> { }).text();
+             Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1).withKvCacheTokens(512).withMaxModelLen(256),
+                     EngineListener.NONE)) {
+            return Completion.read(engine.submit(GenerationRequest.of("reply", new Prompt.Chat(messages),
+                    SamplingOptions.greedy(40)))).text();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 

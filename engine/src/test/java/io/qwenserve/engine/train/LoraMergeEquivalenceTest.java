@@ -5,13 +5,12 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.qwenserve.engine.TestModels;
 import io.qwenserve.engine.config.Architecture;
 import io.qwenserve.engine.config.ModelConfig;
-import io.qwenserve.engine.model.Generator;
 import io.qwenserve.engine.model.LinearKernel;
 import io.qwenserve.engine.model.ModelLoader;
 import io.qwenserve.engine.model.ModelOptions;
 import io.qwenserve.engine.model.Precision;
+import io.qwenserve.engine.model.PromptLogits;
 import io.qwenserve.engine.model.QwenModel;
-import io.qwenserve.engine.tokenizer.QwenTokenizer;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -83,7 +82,7 @@ class LoraMergeEquivalenceTest {
 
     static float[][] engineLogits(Path dir, int[] prompt) {
         try (QwenModel m = ModelLoader.load(dir, ModelOptions.of(Precision.F32).withKernel(LinearKernel.PLAIN));
-             Generator g = new Generator(m, QwenTokenizer.defaultQwen(), 64)) {
+             PromptLogits g = new PromptLogits(m, 64)) {
             return g.logits(prompt, true);
         }
     }

@@ -1,34 +1,29 @@
 package io.qwenserve.service.api;
 
-import io.qwenserve.engine.api.EngineRejectedException;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.Prompt;
+import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.engine.chat.ChatMessage;
-import io.qwenserve.engine.config.GenerationDefaults;
 import io.qwenserve.engine.sample.InvalidParameterException;
-import io.qwenserve.engine.sample.SamplingParams;
 import io.qwenserve.proto.v1.ChatRequest;
 import io.qwenserve.proto.v1.GenerateRequest;
 import io.qwenserve.proto.v1.Message;
-import io.qwenserve.service.config.QwenConfig;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 
 /**
- * Turns API messages ({@code qwen.v1}, shared by gRPC and Kafka) into engine requests, validating every field on the
- * way; errors name the field as the API spells it. Unset sampling fields take the server's configured defaults, then
- * the model's generation_config.json.
+ * Turns API messages ({@code qwen.v1}, shared by gRPC and Kafka) into engine requests: translation only. Unset
+ * sampling fields stay unset; the engine's input processor applies the defaults and limits and validates every field
+ * (errors name the field as the API spells it).
  */
 @ApplicationScoped
 public class RequestMapper {
-    @Inject
-    QwenConfig config;
 
-    public GenerationRequest chat(ChatRequest r, GenerationDefaults defaults, Instant deadline) {
+    public GenerationRequest chat(ChatRequest r, Instant deadline) {
         if (r.getMessagesCount() == 0) {
             throw new InvalidParameterException("messages", "messages must not be empty");
         }
@@ -36,11 +31,11 @@ public class RequestMapper {
         for (int i = 0; i < r.getMessagesCount(); i++) {
             messages.add(message(r.getMessages(i), "messages[" + i + "]"));
         }
-        return new GenerationRequest(requestId(r.getRequestId()), new Prompt.Chat(messages), sampling(r.hasSampling()
-                ? r.getSampling() : io.qwenserve.proto.v1.SamplingParams.getDefaultInstance(), defaults), r.getPriority(), deadline);
+        return new GenerationRequest(requestId(r.getRequestId()), new Prompt.Chat(messages), options(r.getSampling()),
+                r.getPriority(), deadline);
     }
 
-    public GenerationRequest generate(GenerateRequest r, GenerationDefaults defaults, Instant deadline) {
+    public GenerationRequest generate(GenerateRequest r, Instant deadline) {
         Prompt prompt;
         if (!r.getPrompt().isEmpty()) {
             if (r.getPromptTokenIdsCount() > 0) {
@@ -52,8 +47,7 @@ public class RequestMapper {
         } else {
             throw new InvalidParameterException("prompt", "prompt or prompt_token_ids is required");
         }
-        return new GenerationRequest(requestId(r.getRequestId()), prompt, sampling(r.hasSampling()
-                ? r.getSampling() : io.qwenserve.proto.v1.SamplingParams.getDefaultInstance(), defaults), r.getPriority(), deadline);
+        return new GenerationRequest(requestId(r.getRequestId()), prompt, options(r.getSampling()), r.getPriority(), deadline);
     }
 
     public static ChatMessage message(Message m, String field) {
@@ -71,36 +65,17 @@ public class RequestMapper {
         return id.isEmpty() ? UUID.randomUUID().toString() : id;
     }
 
-    /** Request parameters over server defaults over model defaults; validated by {@link SamplingParams}. */
-    public SamplingParams sampling(io.qwenserve.proto.v1.SamplingParams p, GenerationDefaults d) {
-        return sampling(SamplingOptions.of(p), d);
-    }
-
-    /** The same for any transport's parameters (unset fields are null). */
-    public SamplingParams sampling(SamplingOptions o, GenerationDefaults d) {
-        QwenConfig.Sampling s = config.sampling();
-        int maxTokens = o.maxTokens() != null ? o.maxTokens() : s.maxTokens();
-        int cap = config.engine().maxNewTokens();
-        if (maxTokens > cap) {
-            throw new InvalidParameterException("max_tokens", "max_tokens must be <= " + cap + ", got " + maxTokens);
-        }
-        return new SamplingParams(
-                o.temperature() != null ? o.temperature() : s.temperature().orElse(d.temperature()),
-                o.topP() != null ? o.topP() : s.topP().orElse(d.topP()),
-                o.topK() != null ? o.topK() : s.topK().orElse(d.topK()),
-                o.repetitionPenalty() != null ? o.repetitionPenalty() : s.repetitionPenalty().orElse(d.repetitionPenalty()),
-                o.presencePenalty() != null ? o.presencePenalty() : 0,
-                o.frequencyPenalty() != null ? o.frequencyPenalty() : 0,
-                o.seed() != null ? o.seed() : (s.seed().isPresent() ? Long.valueOf(s.seed().getAsLong()) : null),
-                maxTokens, o.stop(), o.stopTokenIds(), o.logprobs());
-    }
-
-    /** The configured prompt cap, checked after tokenization. */
-    public void checkPromptLength(int tokens) {
-        int max = config.engine().maxPromptTokens();
-        if (max > 0 && tokens > max) {
-            throw new EngineRejectedException(EngineRejectedException.Reason.PROMPT_TOO_LONG,
-                    "prompt of " + tokens + " tokens exceeds the limit of " + max);
-        }
+    /** The fields of a {@code qwen.v1.SamplingParams}; unset ones stay unset. */
+    public static SamplingOptions options(io.qwenserve.proto.v1.SamplingParams p) {
+        return new SamplingOptions(
+                p.hasTemperature() ? p.getTemperature() : null,
+                p.hasTopP() ? p.getTopP() : null,
+                p.hasTopK() ? p.getTopK() : null,
+                p.hasMaxTokens() ? p.getMaxTokens() : null,
+                p.hasRepetitionPenalty() ? p.getRepetitionPenalty() : null,
+                p.hasPresencePenalty() ? p.getPresencePenalty() : null,
+                p.hasFrequencyPenalty() ? p.getFrequencyPenalty() : null,
+                p.hasSeed() ? p.getSeed() : null,
+                p.getStopList(), Set.copyOf(p.getStopTokenIdsList()), p.getLogprobs(), false);
     }
 }

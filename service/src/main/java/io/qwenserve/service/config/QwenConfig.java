@@ -63,46 +63,46 @@ public interface QwenConfig {
         }
     }
 
+    /** Engine settings; an unset key takes the engine's default ({@code EngineConfig.defaults()}, listed in the README). */
     interface Engine {
         /** KV-cache budget in bytes (0: a default from free memory, unless kv-cache-tokens is set). */
-        @WithDefault("0")
-        long kvCacheBytes();
+        OptionalLong kvCacheBytes();
 
         /** KV-cache budget in tokens (takes precedence over bytes when > 0). */
-        @WithDefault("0")
-        int kvCacheTokens();
+        OptionalInt kvCacheTokens();
 
         /** Tokens per KV block. */
-        @WithDefault("16")
-        int blockSize();
+        OptionalInt blockSize();
 
         /** Most sequences in one step. */
-        @WithDefault("64")
-        int maxBatch();
+        OptionalInt maxBatch();
 
         /** Most tokens in one step (decode tokens first; the rest goes to prefill chunks). */
-        @WithDefault("512")
-        int maxBatchTokens();
+        OptionalInt maxBatchTokens();
 
         /** Bound of the waiting queue; beyond it requests get RESOURCE_EXHAUSTED. */
-        @WithDefault("1024")
-        int queueSize();
+        OptionalInt queueSize();
 
         /** Longest prompt accepted (0: limited only by the model length). */
-        @WithDefault("0")
-        int maxPromptTokens();
+        OptionalInt maxPromptTokens();
 
         /** Cap on max_tokens of any request. */
-        @WithDefault("4096")
-        int maxNewTokens();
+        OptionalInt maxNewTokens();
 
         /** Longest sequence (prompt + output); 0 uses the model's max positions. */
-        @WithDefault("0")
-        int maxModelLen();
+        OptionalInt maxModelLen();
 
         /** Events buffered per stream before chunks are merged for a slow reader. */
-        @WithDefault("64")
-        int streamBuffer();
+        OptionalInt streamBuffer();
+
+        /** Most stop strings per request. */
+        OptionalInt maxStopStrings();
+
+        /** Longest stop string, in characters. */
+        OptionalInt maxStopLength();
+
+        /** Engine steps in a row that may fail (each ending only its own requests) before the engine is marked failed. */
+        OptionalInt maxStepFailures();
     }
 
     /** Server-wide defaults for unset request parameters; unset here falls back to the model's generation_config.json. */

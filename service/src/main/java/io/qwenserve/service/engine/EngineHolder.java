@@ -41,6 +41,9 @@ public class EngineHolder {
     @Inject
     EngineMetrics metrics;
 
+    /** Written next to a generated demo model: the spec it was made from, so a changed spec remakes it. */
+    static final String DEMO_SPEC = "qwen-demo-spec.txt";
+
     private volatile State state = State.LOADING;
     private volatile Engine engine;
     private volatile String failure;
@@ -69,22 +72,48 @@ public class EngineHolder {
                     Quantization.parse(config.model().quantize()),
                     config.model().kernelPolicy().filter(p -> !p.isBlank()).map(KernelPolicy::parse).orElse(null));
             LoadedModel model = LoadedModel.load(dir, options);
-            QwenConfig.Engine e = config.engine();
-            EngineConfig ec = new EngineConfig(e.maxBatch(), Math.max(e.maxBatchTokens(), e.maxBatch()), e.queueSize(), e.blockSize(),
-                    e.kvCacheBytes(), e.kvCacheTokens(), e.maxModelLen(), e.streamBuffer());
-            engine = new Engine(model, ec, metrics);
+            engine = new Engine(model, engineConfig(config), metrics);
             metrics.bind(engine);
             state = State.READY;
             ready.complete(engine);
+            io.qwenserve.engine.api.ModelInfo info = engine.modelInfo();
             LOG.infof("model %s (%s, %s on %s, weights %s, kernels %s) ready in %.1f s; max model length %d tokens",
-                    dir.getFileName(), model.config().architecture().hfClass(), options.precision().cliName(), options.device(),
-                    model.model().weightFormat(), model.model().kernelPolicy(), (System.nanoTime() - t0) / 1e9, engine.maxModelLen());
+                    info.name(), info.architecture(), info.dtype(), info.device(), info.weightFormat(), info.kernelPolicy(),
+                    (System.nanoTime() - t0) / 1e9, info.maxModelLen());
         } catch (Throwable t) {
             failure = t.getMessage() != null ? t.getMessage() : t.toString();
             state = State.FAILED;
             ready.completeExceptionally(t);
             LOG.errorf(t, "model failed to load: %s", failure);
         }
+    }
+
+    /** {@code qwen.engine.*} and {@code qwen.sampling.*} over the engine's own defaults. */
+    static EngineConfig engineConfig(QwenConfig config) {
+        QwenConfig.Engine e = config.engine();
+        EngineConfig defaults = EngineConfig.defaults();
+        EngineConfig.Builder b = defaults.toBuilder();
+        int maxBatch = e.maxBatch().orElse(defaults.maxBatch());
+        b.maxBatch(maxBatch).maxBatchTokens(Math.max(e.maxBatchTokens().orElse(defaults.maxBatchTokens()), maxBatch));
+        e.queueSize().ifPresent(b::queueSize);
+        e.blockSize().ifPresent(b::blockSize);
+        e.kvCacheBytes().ifPresent(b::kvCacheBytes);
+        e.kvCacheTokens().ifPresent(b::kvCacheTokens);
+        e.maxModelLen().ifPresent(b::maxModelLen);
+        e.streamBuffer().ifPresent(b::streamBuffer);
+        e.maxPromptTokens().ifPresent(b::maxPromptTokens);
+        e.maxNewTokens().ifPresent(b::maxNewTokens);
+        e.maxStopStrings().ifPresent(b::maxStopStrings);
+        e.maxStopLength().ifPresent(b::maxStopLength);
+        e.maxStepFailures().ifPresent(b::maxStepFailures);
+        QwenConfig.Sampling s = config.sampling();
+        return b.sampling(new EngineConfig.SamplingDefaults(
+                boxed(s.temperature()), boxed(s.topP()), s.topK().isPresent() ? s.topK().getAsInt() : null,
+                boxed(s.repetitionPenalty()), s.maxTokens(), s.seed().isPresent() ? s.seed().getAsLong() : null)).build();
+    }
+
+    private static Double boxed(java.util.OptionalDouble d) {
+        return d.isPresent() ? d.getAsDouble() : null;
     }
 
     private Path demoModel() {
@@ -97,11 +126,36 @@ public class EngineHolder {
                 *  RANDOM WEIGHTS in the real Qwen layout, with the real tokenizer.             *
                 *  Its output is gibberish. Point qwen.model.path at a real checkpoint.          *
                 ********************************************************************************""");
-        if (!Files.exists(dir.resolve("config.json"))) {
-            RandomCheckpoint.write(dir, RandomCheckpoint.Spec.tiny(arch));
-        }
+        ensureDemoModel(dir, arch);
         LOG.warnf("demo model (%s) at %s", arch.hfClass(), dir);
         return dir;
+    }
+
+    /**
+     * Writes the demo model of {@code arch} into {@code dir} unless the folder already holds one made from the same
+     * spec; a folder made from another spec (another architecture, or a changed generator) is emptied and remade.
+     */
+    static void ensureDemoModel(Path dir, Architecture arch) {
+        RandomCheckpoint.Spec spec = RandomCheckpoint.Spec.tiny(arch);
+        Path marker = dir.resolve(DEMO_SPEC);
+        try {
+            if (!Files.exists(dir.resolve("config.json")) || !Files.exists(marker) || !Files.readString(marker).equals(spec.toString())) {
+                // first start, or the demo's spec (e.g. qwen.model.demo.arch) changed since the folder was written
+                if (Files.isDirectory(dir)) {
+                    try (var files = Files.list(dir)) {
+                        for (Path f : (Iterable<Path>) files::iterator) {
+                            if (Files.isRegularFile(f)) {
+                                Files.delete(f);
+                            }
+                        }
+                    }
+                }
+                RandomCheckpoint.write(dir, spec);
+                Files.writeString(marker, spec.toString());
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("demo model at " + dir + ": " + e.getMessage(), e);
+        }
     }
 
     /** The engine, or UNAVAILABLE while loading, draining or after a failed load. */

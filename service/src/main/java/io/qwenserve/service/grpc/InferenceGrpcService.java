@@ -3,9 +3,11 @@ package io.qwenserve.service.grpc;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
-import io.qwenserve.engine.LoadedModel;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.GenerationStream;
+import io.qwenserve.engine.api.ModelInfo;
 import io.qwenserve.engine.api.Prompt;
 import io.qwenserve.engine.chat.ChatMessage;
 import io.qwenserve.engine.sched.Engine;
@@ -15,11 +17,10 @@ import io.qwenserve.proto.v1.CountTokensRequest;
 import io.qwenserve.proto.v1.CountTokensResponse;
 import io.qwenserve.proto.v1.GenerateRequest;
 import io.qwenserve.proto.v1.GenerateResponse;
-import io.qwenserve.proto.v1.InferenceService;
+import io.qwenserve.proto.v1.InferenceServiceGrpc;
 import io.qwenserve.proto.v1.ListModelsRequest;
 import io.qwenserve.proto.v1.ListModelsResponse;
 import io.qwenserve.proto.v1.Message;
-import io.qwenserve.proto.v1.ModelInfo;
 import io.qwenserve.proto.v1.TokenizeRequest;
 import io.qwenserve.proto.v1.TokenizeResponse;
 import io.qwenserve.service.api.RequestMapper;
@@ -28,23 +29,22 @@ import io.qwenserve.service.api.ResponseMapper.ApiError;
 import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
-import io.smallrye.mutiny.Multi;
-import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.inject.Inject;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
- * {@code qwen.v1.InferenceService} over the engine: translation only. A cancelled call or an expired deadline cancels
- * the engine request (freeing its KV blocks at once); the gRPC deadline also becomes the engine deadline. Streams
- * deliver as fast as the client reads; a slow client gets merged chunks and never stalls the batch.
+ * {@code qwen.v1.InferenceService} over the engine: translation only, on the plain grpc-java stubs of the API jar. A
+ * cancelled call or an expired deadline cancels the engine request (freeing its KV blocks at once); the gRPC deadline
+ * also becomes the engine deadline. Streams honour gRPC flow control ({@link FlowControlledStream}): a slow reader
+ * gets merged chunks and never stalls the batch, and its unsent replies never pile up in transport buffers.
  */
 @GrpcService
-public class InferenceGrpcService implements InferenceService {
+public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceImplBase {
     @Inject
     EngineHolder holder;
 
@@ -53,32 +53,27 @@ public class InferenceGrpcService implements InferenceService {
 
     @Override
     @Blocking
-    public Multi<GenerateResponse> chat(ChatRequest request) {
-        return stream(engine -> mapper.chat(request, engine.model().defaults(), deadline()));
+    public void chat(ChatRequest request, StreamObserver<GenerateResponse> out) {
+        stream(() -> mapper.chat(request, deadline()), out);
     }
 
     @Override
     @Blocking
-    public Multi<GenerateResponse> generate(GenerateRequest request) {
-        return stream(engine -> mapper.generate(request, engine.model().defaults(), deadline()));
+    public void generate(GenerateRequest request, StreamObserver<GenerateResponse> out) {
+        stream(() -> mapper.generate(request, deadline()), out);
     }
 
-    private Multi<GenerateResponse> stream(Function<Engine, GenerationRequest> build) {
+    private void stream(Supplier<GenerationRequest> build, StreamObserver<GenerateResponse> out) {
         GenerationStream stream;
-        String id;
         try {
-            Engine engine = holder.engine();
-            GenerationRequest req = build.apply(engine);
-            mapper.checkPromptLength(engine.tokenize(req.prompt()).length);
-            stream = engine.submit(req);
-            id = req.requestId();
+            stream = holder.engine().submit(build.get());
         } catch (RuntimeException e) {
-            return Multi.createFrom().failure(status(e));
+            out.onError(status(e));
+            return;
         }
-        ResponseMapper responses = new ResponseMapper(id);
-        return Multi.createFrom().publisher(stream.publisher(Infrastructure.getDefaultExecutor())).map(responses::map)
-                .onSubscription().invoke(holder::streamOpened)
-                .onTermination().invoke(holder::streamClosed);
+        holder.streamOpened();
+        FlowControlledStream.start(stream, (ServerCallStreamObserver<GenerateResponse>) out,
+                new ResponseMapper(stream.requestId())::map, Infrastructure.getDefaultExecutor(), holder::streamClosed);
     }
 
     private static Instant deadline() {
@@ -88,54 +83,59 @@ public class InferenceGrpcService implements InferenceService {
 
     @Override
     @Blocking
-    public Uni<TokenizeResponse> tokenize(TokenizeRequest request) {
-        try {
-            int[] ids = encode(request.getText(), request.getMessagesList(), request.getAllowSpecial());
+    public void tokenize(TokenizeRequest request, StreamObserver<TokenizeResponse> out) {
+        unary(out, () -> {
+            int[] ids = encode(request.getText(), request.getMessagesList(), request.getAllowSpecial() ? AllowedSpecial.ALL : AllowedSpecial.NONE);
             TokenizeResponse.Builder b = TokenizeResponse.newBuilder();
             for (int id : ids) {
                 b.addTokenIds(id);
             }
-            return Uni.createFrom().item(b.build());
-        } catch (RuntimeException e) {
-            return Uni.createFrom().failure(status(e));
-        }
+            return b.build();
+        });
     }
 
     @Override
     @Blocking
-    public Uni<CountTokensResponse> countTokens(CountTokensRequest request) {
-        try {
-            int n = encode(request.getText(), request.getMessagesList(), false).length;
-            return Uni.createFrom().item(CountTokensResponse.newBuilder().setCount(n).build());
-        } catch (RuntimeException e) {
-            return Uni.createFrom().failure(status(e));
-        }
+    public void countTokens(CountTokensRequest request, StreamObserver<CountTokensResponse> out) {
+        unary(out, () -> CountTokensResponse.newBuilder().setCount(encode(request.getText(), request.getMessagesList(), null).length).build());
     }
 
-    private int[] encode(String text, List<Message> messages, boolean allowSpecial) {
-        LoadedModel m = holder.engine().model();
+    @Override
+    public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> out) {
+        unary(out, () -> {
+            ModelInfo m = holder.engine().modelInfo();
+            return ListModelsResponse.newBuilder().addModels(io.qwenserve.proto.v1.ModelInfo.newBuilder()
+                    .setId(m.name()).setArchitecture(m.architecture()).setMaxModelLen(m.maxModelLen()).setDtype(m.dtype())
+                    .setDevice(m.device()).setDemo(holder.demo())).build();
+        });
+    }
+
+    private static <T> void unary(StreamObserver<T> out, Supplier<T> answer) {
+        T value;
+        try {
+            value = answer.get();
+        } catch (RuntimeException e) {
+            out.onError(status(e));
+            return;
+        }
+        out.onNext(value);
+        out.onCompleted();
+    }
+
+    /**
+     * Messages through the chat template; text with special tokens as asked (Tokenize's allow_special), or, for
+     * CountTokens ({@code special} null), exactly as a Generate prompt is tokenized.
+     */
+    private int[] encode(String text, List<Message> messages, AllowedSpecial special) {
+        Engine engine = holder.engine();
         if (!messages.isEmpty()) {
             List<ChatMessage> chat = new ArrayList<>();
             for (int i = 0; i < messages.size(); i++) {
                 chat.add(RequestMapper.message(messages.get(i), "messages[" + i + "]"));
             }
-            return m.chatTemplate().encode(chat);
+            return engine.tokenize(new Prompt.Chat(chat));
         }
-        return m.tokenizer().encode(text, allowSpecial ? AllowedSpecial.ALL : AllowedSpecial.NONE);
-    }
-
-    @Override
-    public Uni<ListModelsResponse> listModels(ListModelsRequest request) {
-        try {
-            Engine e = holder.engine();
-            LoadedModel m = e.model();
-            return Uni.createFrom().item(ListModelsResponse.newBuilder().addModels(ModelInfo.newBuilder()
-                    .setId(m.dir().getFileName().toString()).setArchitecture(m.config().architecture().hfClass())
-                    .setMaxModelLen(e.maxModelLen()).setDtype(m.model().precision().cliName())
-                    .setDevice(m.model().device().str().getString()).setDemo(holder.demo())).build());
-        } catch (RuntimeException ex) {
-            return Uni.createFrom().failure(status(ex));
-        }
+        return special == null ? engine.tokenize(new Prompt.Text(text)) : engine.tokenizer().encode(text, special);
     }
 
     /** Maps a refusal to its gRPC status; INVALID_ARGUMENT descriptions start with the field name. */

@@ -2,7 +2,7 @@ package io.qwenserve.service.kafka;
 
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.GenerationStream;
-import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.proto.v1.ChatRequest;
 import io.qwenserve.proto.v1.Final;
@@ -67,9 +67,7 @@ final class RequestHandler {
         GenerationStream stream;
         try {
             Engine engine = holder.engine();
-            GenerationRequest g = engineRequest(request, engine);
-            mapper.checkPromptLength(engine.tokenize(g.prompt()).length);
-            stream = engine.submit(g);
+            stream = engine.submit(engineRequest(request));
         } catch (RuntimeException e) {
             reject(request, e, done);
             return null;
@@ -94,11 +92,11 @@ final class RequestHandler {
                 true, null), done);
     }
 
-    private GenerationRequest engineRequest(KafkaRequest request, Engine engine) {
+    private GenerationRequest engineRequest(KafkaRequest request) {
         GenerationRequest g = request.message() instanceof ChatRequest c
-                ? mapper.chat(c, engine.model().defaults(), request.deadline())
-                : mapper.generate((GenerateRequest) request.message(), engine.model().defaults(), request.deadline());
-        SamplingParams sampling = g.sampling().seed() != null ? g.sampling()
+                ? mapper.chat(c, request.deadline())
+                : mapper.generate((GenerateRequest) request.message(), request.deadline());
+        SamplingOptions sampling = g.sampling().seed() != null ? g.sampling()
                 : g.sampling().toBuilder().seed(seedOf(request.requestId())).build();
         return new GenerationRequest(request.requestId() + "#" + attempts.incrementAndGet(), g.prompt(), sampling,
                 request.priority() != null ? request.priority() : g.priority(), g.deadline());

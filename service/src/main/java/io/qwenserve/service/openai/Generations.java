@@ -4,7 +4,6 @@ import io.qwenserve.engine.api.GenerationEvent;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.GenerationStream;
 import io.qwenserve.engine.sched.Engine;
-import io.qwenserve.service.api.RequestMapper;
 import io.qwenserve.service.engine.EngineHolder;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
@@ -46,21 +45,8 @@ final class Generations {
     private Generations() {
     }
 
-    static Multi<ChoiceEvent> submit(EngineHolder holder, RequestMapper mapper, Engine engine, List<GenerationRequest> requests) {
-        List<GenerationStream> streams = new ArrayList<>();
-        try {
-            Object checked = null;
-            for (GenerationRequest r : requests) {
-                if (r.prompt() != checked) { // the choices of one prompt share it
-                    mapper.checkPromptLength(engine.tokenize(r.prompt()).length);
-                    checked = r.prompt();
-                }
-                streams.add(engine.submit(r));
-            }
-        } catch (RuntimeException e) {
-            streams.forEach(GenerationStream::cancel);
-            throw e;
-        }
+    static Multi<ChoiceEvent> submit(EngineHolder holder, Engine engine, List<GenerationRequest> requests) {
+        List<GenerationStream> streams = engine.submitAll(requests); // all or none; the choices of a prompt share it
         List<Multi<ChoiceEvent>> tagged = new ArrayList<>();
         for (int i = 0; i < streams.size(); i++) {
             int index = i;

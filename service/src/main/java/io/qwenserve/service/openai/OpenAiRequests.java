@@ -1,18 +1,16 @@
 package io.qwenserve.service.openai;
 
-import io.qwenserve.engine.LoadedModel;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.Prompt;
+import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.engine.chat.ChatMessage;
+import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sample.InvalidParameterException;
 import io.qwenserve.engine.sample.SamplingParams;
-import io.qwenserve.service.api.RequestMapper;
-import io.qwenserve.service.api.SamplingOptions;
 import io.qwenserve.service.openai.react.FunctionSpec;
 import io.qwenserve.service.openai.react.QwenConversation;
 import io.qwenserve.service.openai.react.ReactPrompt;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -20,18 +18,14 @@ import java.util.stream.IntStream;
 /**
  * Turns {@code /v1/chat/completions} and {@code /v1/completions} bodies into {@link OpenAiCall}s: the conversation through
  * Qwen's {@code openai_api.py} rules (ReAct instruction and {@code Observation:} stop word when functions are given),
- * sampling through {@link RequestMapper}'s defaults, one engine request per choice (choice i samples with
- * {@code seed + i}).
+ * one engine request per choice (choice i samples with {@code seed + i}); the engine applies defaults and limits.
  */
 @ApplicationScoped
 public class OpenAiRequests {
     /** Most choices one call may ask for. */
     static final int MAX_N = 128;
 
-    @Inject
-    RequestMapper mapper;
-
-    OpenAiCall chat(ChatCompletionRequest r, LoadedModel model, String callId) {
+    OpenAiCall chat(ChatCompletionRequest r, Engine engine, String callId) {
         if (r == null) {
             throw new InvalidParameterException("body", "a JSON body is required");
         }
@@ -40,7 +34,7 @@ public class OpenAiRequests {
                 : r.tools() != null && !r.tools().isEmpty() ? OpenAiCall.ToolMode.TOOLS : OpenAiCall.ToolMode.FUNCTIONS;
         QwenConversation.Result conversation = QwenConversation.parse(ChatMessages.conversation(r.messages()),
                 functions.isEmpty() ? null : ReactPrompt.instruction(functions));
-        Prompt prompt = prompt(conversation, model);
+        Prompt prompt = prompt(conversation, engine);
 
         List<String> stop = new ArrayList<>(r.stop() != null ? r.stop() : List.of());
         if (!functions.isEmpty() && !stop.contains(ReactPrompt.OBSERVATION)) {
@@ -53,14 +47,14 @@ public class OpenAiRequests {
         int top = logprobs ? logprobs("top_logprobs", r.topLogprobs() != null ? r.topLogprobs() : 0) : -1;
         Integer maxTokens = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
         SamplingOptions sampling = new SamplingOptions(r.temperature(), r.topP(), r.topK(), maxTokens, r.repetitionPenalty(),
-                r.presencePenalty(), r.frequencyPenalty(), r.seed(), stop, null, logprobs ? Math.max(1, top) : 0);
+                r.presencePenalty(), r.frequencyPenalty(), r.seed(), stop, null, logprobs ? Math.max(1, top) : 0, false);
         int n = n(r.n());
-        List<GenerationRequest> requests = requests(callId, List.of(prompt), n, sampling, model);
+        List<GenerationRequest> requests = requests(callId, List.of(prompt), n, sampling);
         boolean stream = Boolean.TRUE.equals(r.stream());
         return new OpenAiCall(requests, n, tools, top, stream, stream && includeUsage(r.streamOptions()));
     }
 
-    OpenAiCall completion(CompletionRequest r, LoadedModel model, String callId) {
+    OpenAiCall completion(CompletionRequest r, String callId) {
         if (r == null) {
             throw new InvalidParameterException("body", "a JSON body is required");
         }
@@ -70,10 +64,10 @@ public class OpenAiRequests {
         List<Prompt> prompts = CompletionPrompts.of(r.prompt());
         int top = r.logprobs() != null ? logprobs("logprobs", r.logprobs()) : -1;
         SamplingOptions sampling = new SamplingOptions(r.temperature(), r.topP(), r.topK(), r.maxTokens(), r.repetitionPenalty(),
-                r.presencePenalty(), r.frequencyPenalty(), r.seed(), r.stop(), null, top >= 0 ? Math.max(top, 1) : 0);
+                r.presencePenalty(), r.frequencyPenalty(), r.seed(), r.stop(), null, top >= 0 ? Math.max(top, 1) : 0, false);
         int n = n(r.n());
         boolean stream = Boolean.TRUE.equals(r.stream());
-        return new OpenAiCall(requests(callId, prompts, n, sampling, model), n, OpenAiCall.ToolMode.NONE, top, stream,
+        return new OpenAiCall(requests(callId, prompts, n, sampling), n, OpenAiCall.ToolMode.NONE, top, stream,
                 stream && includeUsage(r.streamOptions()));
     }
 
@@ -81,7 +75,7 @@ public class OpenAiRequests {
      * The chat prompt: ChatML through the model's template, or, when the last message is an assistant's (text-completion
      * mode), the template up to that turn's answer followed by the answer so far, for the model to continue.
      */
-    static Prompt prompt(QwenConversation.Result c, LoadedModel model) {
+    static Prompt prompt(QwenConversation.Result c, Engine engine) {
         if (!c.continuation()) {
             List<ChatMessage> messages = new ArrayList<>();
             if (c.system() != null) {
@@ -96,20 +90,18 @@ public class OpenAiRequests {
         }
         List<String[]> earlier = c.history().subList(0, c.history().size() - 1);
         String[] last = c.history().get(c.history().size() - 1);
-        int[] head = model.chatTemplate().encode(c.system(), earlier, last[0]);
-        int[] answer = model.tokenizer().encodeOrdinary(last[1]);
+        int[] head = engine.chatTemplate().encode(c.system(), earlier, last[0]);
+        int[] answer = engine.tokenizer().encodeOrdinary(last[1]);
         return new Prompt.Ids(IntStream.concat(IntStream.of(head), IntStream.of(answer)).toArray());
     }
 
-    private List<GenerationRequest> requests(String callId, List<Prompt> prompts, int n, SamplingOptions o, LoadedModel model) {
+    /** One request per prompt and choice; choice i samples with {@code seed + i}. */
+    private static List<GenerationRequest> requests(String callId, List<Prompt> prompts, int n, SamplingOptions o) {
         List<GenerationRequest> requests = new ArrayList<>();
         for (Prompt p : prompts) {
             for (int i = 0; i < n; i++) {
-                SamplingOptions choice = o.seed() == null ? o : new SamplingOptions(o.temperature(), o.topP(), o.topK(),
-                        o.maxTokens(), o.repetitionPenalty(), o.presencePenalty(), o.frequencyPenalty(), o.seed() + i, o.stop(),
-                        o.stopTokenIds(), o.logprobs());
-                SamplingParams params = mapper.sampling(choice, model.defaults());
-                requests.add(GenerationRequest.of(callId + "-" + requests.size(), p, params));
+                SamplingOptions choice = o.seed() == null ? o : o.toBuilder().seed(o.seed() + i).build();
+                requests.add(GenerationRequest.of(callId + "-" + requests.size(), p, choice));
             }
         }
         return requests;

@@ -3,9 +3,7 @@ package io.qwenserve.service.openai;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.qwenserve.engine.LoadedModel;
 import io.qwenserve.engine.sched.Engine;
-import io.qwenserve.service.api.RequestMapper;
 import io.qwenserve.service.engine.EngineHolder;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -39,9 +37,6 @@ public class OpenAiResource {
     EngineHolder holder;
 
     @Inject
-    RequestMapper mapper;
-
-    @Inject
     OpenAiRequests requests;
 
     @Inject
@@ -52,7 +47,7 @@ public class OpenAiResource {
     @Blocking
     public RestMulti<byte[]> chatCompletions(ChatCompletionRequest body) {
         return answer("chatcmpl-", body == null ? null : body.model(), (engine, id) ->
-                new ChatResponder(requests.chat(body, engine.model(), id), id, modelId(), new TokenText(engine.model().tokenizer())));
+                new ChatResponder(requests.chat(body, engine, id), id, modelId(), new TokenText(engine.tokenizer())));
     }
 
     @POST
@@ -60,17 +55,16 @@ public class OpenAiResource {
     @Blocking
     public RestMulti<byte[]> completions(CompletionRequest body) {
         return answer("cmpl-", body == null ? null : body.model(), (engine, id) ->
-                new CompletionResponder(requests.completion(body, engine.model(), id), id, modelId(), new TokenText(engine.model().tokenizer())));
+                new CompletionResponder(requests.completion(body, id), id, modelId(), new TokenText(engine.tokenizer())));
     }
 
     @GET
     @Path("/models")
     @Produces(MediaType.APPLICATION_JSON)
     public ModelList models() {
-        Engine engine = holder.engine();
-        LoadedModel m = engine.model();
-        return new ModelList("list", List.of(new ModelList.Model(modelId(), "model", 0, "qwen-serve", engine.maxModelLen(),
-                m.config().architecture().hfClass(), holder.demo())));
+        io.qwenserve.engine.api.ModelInfo m = holder.engine().modelInfo();
+        return new ModelList("list", List.of(new ModelList.Model(modelId(), "model", 0, "qwen-serve", m.maxModelLen(),
+                m.architecture(), holder.demo())));
     }
 
     private RestMulti<byte[]> answer(String idPrefix, String model, BiFunction<Engine, String, Responder> plan) {
@@ -84,7 +78,7 @@ public class OpenAiResource {
                 return HttpReply.toRest(reply);
             }
             Responder r = plan.apply(engine, idPrefix + UUID.randomUUID().toString().replace("-", ""));
-            Multi<Generations.ChoiceEvent> events = Generations.submit(holder, mapper, engine, r.call().requests());
+            Multi<Generations.ChoiceEvent> events = Generations.submit(holder, engine, r.call().requests());
             if (r.call().stream()) {
                 Multi<Object> chunks = Multi.createBy().concatenating().streams(
                         Multi.createFrom().iterable(r.start()),

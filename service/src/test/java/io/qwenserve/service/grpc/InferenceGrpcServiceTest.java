@@ -12,6 +12,7 @@ import grpc.health.v1.HealthOuterClass.HealthCheckRequest;
 import grpc.health.v1.HealthOuterClass.HealthCheckResponse;
 import grpc.health.v1.HealthGrpc;
 import io.grpc.stub.StreamObserver;
+import io.qwenserve.engine.sched.EngineStats;
 import io.qwenserve.engine.api.GenerationEvent;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.Prompt;
@@ -29,6 +30,7 @@ import io.qwenserve.service.GrpcTestClient;
 import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -75,7 +77,7 @@ class InferenceGrpcServiceTest {
         Engine e = holder.engine();
         List<Integer> direct = new ArrayList<>();
         for (GenerationEvent ev : e.submit(GenerationRequest.of("direct", new Prompt.Ids(new int[] {1, 2, 3}),
-                io.qwenserve.engine.sample.SamplingParams.greedy(12))).drain()) {
+                io.qwenserve.engine.api.SamplingOptions.greedy(12))).drain()) {
             if (ev instanceof GenerationEvent.Chunk c) {
                 for (int id : c.tokenIds()) {
                     direct.add(id);
@@ -144,19 +146,11 @@ class InferenceGrpcServiceTest {
         }));
         assertTrue(firstChunk.await(60, TimeUnit.SECONDS));
         // stats() is a snapshot taken after each step, once its chunks are out: the first chunk can arrive before it
-        long seen = System.currentTimeMillis() + 5_000;
-        while (holder.engine().stats().kvBlocksUsed() == 0 && System.currentTimeMillis() < seen) {
-            Thread.sleep(5);
-        }
-        assertTrue(holder.engine().stats().kvBlocksUsed() > 0);
+        holder.engine().awaitStats(s -> s.kvBlocksUsed() > 0, Duration.ofSeconds(5));
         ctx.cancel(null);
         assertTrue(done.await(10, TimeUnit.SECONDS));
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (holder.engine().stats().kvBlocksUsed() > 0 && System.currentTimeMillis() < deadline) {
-            Thread.sleep(10);
-        }
-        assertEquals(0, holder.engine().stats().kvBlocksUsed(), "blocks back in the pool");
-        assertEquals(0, holder.engine().stats().running());
+        EngineStats idle = holder.engine().awaitStats(s -> s.kvBlocksUsed() == 0 && s.running() == 0, Duration.ofSeconds(10));
+        assertEquals(0, idle.kvBlocksUsed(), "blocks back in the pool");
     }
 
     @Test
@@ -164,11 +158,7 @@ class InferenceGrpcServiceTest {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> GrpcTestClient.collect(
                 client.blocking().withDeadlineAfter(300, TimeUnit.MILLISECONDS).chat(GrpcTestClient.chat("late", "long", 4000))));
         assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (holder.engine().stats().kvBlocksUsed() > 0 && System.currentTimeMillis() < deadline) {
-            Thread.sleep(10);
-        }
-        assertEquals(0, holder.engine().stats().kvBlocksUsed());
+        holder.engine().awaitStats(s -> s.kvBlocksUsed() == 0, Duration.ofSeconds(10));
     }
 
     @Test

@@ -13,6 +13,7 @@ import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -69,10 +70,7 @@ class RestrictedGrpcTest {
         Iterator<GenerateResponse> running = client.blocking("secret-key").chat(GrpcTestClient.chat("run", "long", 3000));
         running.next(); // admitted: the only batch slot is taken
         Iterator<GenerateResponse> queued = client.blocking("secret-key").chat(GrpcTestClient.chat("queued", "wait", 3000));
-        long until = System.currentTimeMillis() + 10_000;
-        while (holder.engine().stats().waiting() < 1 && System.currentTimeMillis() < until) {
-            Thread.sleep(5);
-        }
+        holder.engine().awaitStats(s -> s.waiting() >= 1, Duration.ofSeconds(10));
         StatusRuntimeException full = assertThrows(StatusRuntimeException.class,
                 () -> GrpcTestClient.collect(client.blocking("secret-key").chat(GrpcTestClient.chat("third", "x", 2))));
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, full.getStatus().getCode());

@@ -112,7 +112,7 @@ class KafkaBridgeTest {
         assertComplete(req.getRequestId(), rs);
         List<Integer> direct = new ArrayList<>();
         for (GenerationEvent e : holder.engine().submit(GenerationRequest.of("direct-" + UUID.randomUUID(),
-                new Prompt.Ids(new int[] {1, 2, 3}), io.qwenserve.engine.sample.SamplingParams.greedy(10))).drain()) {
+                new Prompt.Ids(new int[] {1, 2, 3}), io.qwenserve.engine.api.SamplingOptions.greedy(10))).drain()) {
             if (e instanceof GenerationEvent.Chunk c) {
                 for (int id : c.tokenIds()) {
                     direct.add(id);

@@ -11,6 +11,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -221,11 +222,7 @@ class ChatCompletionsTest {
         assertEquals(3, events);
         assertTrue(holder.engine().stats().running() >= 1 || holder.engine().stats().kvBlocksUsed() > 0, "generating");
         r.body().close(); // the client goes away mid-answer
-        long until = System.currentTimeMillis() + 15_000;
-        while ((holder.engine().stats().running() > 0 || holder.engine().stats().kvBlocksUsed() > 0)
-                && System.currentTimeMillis() < until) {
-            Thread.sleep(20);
-        }
+        holder.engine().awaitStats(s -> s.running() == 0 && s.kvBlocksUsed() == 0, Duration.ofSeconds(15));
         holder.engine().checkInvariants();
         assertEquals(0, holder.engine().stats().running(), "the generation was cancelled");
         assertEquals(0, holder.engine().stats().kvBlocksUsed(), "its blocks were freed");
@@ -241,17 +238,9 @@ class ChatCompletionsTest {
                     + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().write(body);
             socket.getOutputStream().flush();
-            long until = System.currentTimeMillis() + 10_000;
-            while (holder.engine().stats().running() < 1 && System.currentTimeMillis() < until) {
-                Thread.sleep(5);
-            }
-            assertEquals(1, holder.engine().stats().running(), "generating");
+            assertEquals(1, holder.engine().awaitStats(s -> s.running() >= 1, Duration.ofSeconds(10)).running(), "generating");
         } // the client goes away without its answer
-        long until = System.currentTimeMillis() + 15_000;
-        while ((holder.engine().stats().running() > 0 || holder.engine().stats().kvBlocksUsed() > 0)
-                && System.currentTimeMillis() < until) {
-            Thread.sleep(20);
-        }
+        holder.engine().awaitStats(s -> s.running() == 0 && s.kvBlocksUsed() == 0, Duration.ofSeconds(15));
         assertEquals(0, holder.engine().stats().running(), "the generation was cancelled");
         assertEquals(0, holder.engine().stats().kvBlocksUsed(), "its blocks were freed");
         assertEquals(cancelledBefore + 1, cancelled(), "it ended as cancelled, not by itself");

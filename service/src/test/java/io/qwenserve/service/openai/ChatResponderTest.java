@@ -7,7 +7,7 @@ import io.qwenserve.engine.api.FinishReason;
 import io.qwenserve.engine.api.GenerationEvent;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.Prompt;
-import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.service.openai.Generations.ChoiceEvent;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +22,7 @@ class ChatResponderTest {
     static final String ANSWER = "Thought: I now know the final answer.\nFinal Answer: It is sunny.";
 
     static ChatResponder responder(OpenAiCall.ToolMode mode, boolean stream) {
-        GenerationRequest r = GenerationRequest.of("r", new Prompt.Text("x"), SamplingParams.greedy(8));
+        GenerationRequest r = GenerationRequest.of("r", new Prompt.Text("x"), SamplingOptions.greedy(8));
         return new ChatResponder(new OpenAiCall(List.of(r), 1, mode, -1, stream, stream), "chatcmpl-test", "m", null);
     }
 

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.qwenserve.engine.api.GenerationEvent;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.Prompt;
-import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -37,7 +37,7 @@ class CompletionsTest {
         StringBuilder text = new StringBuilder();
         Direct out = null;
         for (GenerationEvent e : holder.engine().submit(GenerationRequest.of("direct-" + System.nanoTime(), prompt,
-                SamplingParams.greedy(maxTokens))).drain()) {
+                SamplingOptions.greedy(maxTokens))).drain()) {
             if (e instanceof GenerationEvent.Chunk c) {
                 text.append(c.text());
             } else if (e instanceof GenerationEvent.Final f) {

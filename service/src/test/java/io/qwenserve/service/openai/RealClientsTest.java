@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -85,12 +86,8 @@ class RealClientsTest {
         return "http://localhost:" + Sse.port();
     }
 
-    void assertEngineIdle() throws InterruptedException {
-        long until = System.currentTimeMillis() + 15_000;
-        while ((holder.engine().stats().running() > 0 || holder.engine().stats().waiting() > 0
-                || holder.engine().stats().kvBlocksUsed() > 0) && System.currentTimeMillis() < until) {
-            Thread.sleep(20);
-        }
+    void assertEngineIdle() throws Exception {
+        holder.engine().awaitStats(s -> s.running() == 0 && s.waiting() == 0 && s.kvBlocksUsed() == 0, Duration.ofSeconds(15));
         holder.engine().checkInvariants();
         assertEquals(0, holder.engine().stats().running(), "no generation left running");
         assertEquals(0, holder.engine().stats().kvBlocksUsed(), "every KV block freed");
@@ -124,9 +121,9 @@ class RealClientsTest {
         assertTrue(dataLines.size() >= 10, r.output);
         assertEquals("data: [DONE]", lines[dataLines.get(dataLines.size() - 1)]);
         assertTrue(lines[dataLines.get(0)].contains("\"role\":\"assistant\""), lines[dataLines.get(0)]);
-        long first = r.lineMillis.get(dataLines.get(0));
-        long last = r.lineMillis.get(dataLines.get(dataLines.size() - 1));
-        assertTrue(last - first >= 20, "events arrive over time, not at once: first at " + first + " ms, last at " + last + " ms");
+        // streamed, not buffered to the end: the events reach curl at more than one moment (no bound on how far apart)
+        long distinct = dataLines.stream().map(r.lineMillis::get).distinct().count();
+        assertTrue(distinct > 1, "events arrive over time, not at once: " + dataLines.stream().map(r.lineMillis::get).toList());
     }
 
     @Test

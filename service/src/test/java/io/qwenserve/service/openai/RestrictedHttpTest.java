@@ -4,12 +4,14 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.qwenserve.engine.sched.EngineStats;
 import io.qwenserve.service.engine.EngineHolder;
 import io.qwenserve.service.grpc.RestrictedProfile;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -76,20 +78,14 @@ class RestrictedHttpTest {
         HttpResponse<InputStream> running = open(client);
         new BufferedReader(new InputStreamReader(running.body(), StandardCharsets.UTF_8)).readLine(); // admitted
         HttpResponse<InputStream> queued = open(client);
-        long until = System.currentTimeMillis() + 10_000;
-        while (holder.engine().stats().waiting() < 1 && System.currentTimeMillis() < until) {
-            Thread.sleep(5);
-        }
+        holder.engine().awaitStats(s -> s.waiting() >= 1, Duration.ofSeconds(10));
         given().header("Authorization", "Bearer secret-key").contentType(ContentType.JSON).body(CHAT)
                 .when().post("/v1/chat/completions").then().statusCode(429).contentType(ContentType.JSON)
                 .body("error.code", equalTo("queue_full")).body("error.type", equalTo("rate_limit_error"));
         running.body().close();
         queued.body().close();
-        until = System.currentTimeMillis() + 15_000;
-        while ((holder.engine().stats().running() > 0 || holder.engine().stats().waiting() > 0) && System.currentTimeMillis() < until) {
-            Thread.sleep(20);
-        }
-        assertEquals(0, holder.engine().stats().running() + holder.engine().stats().waiting(), "both cancelled by the disconnects");
+        EngineStats after = holder.engine().awaitStats(s -> s.running() == 0 && s.waiting() == 0, Duration.ofSeconds(15));
+        assertEquals(0, after.running() + after.waiting(), "both cancelled by the disconnects");
     }
 
     @Test

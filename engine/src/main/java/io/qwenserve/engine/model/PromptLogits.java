@@ -1,0 +1,53 @@
+package io.qwenserve.engine.model;
+
+import io.qwenserve.engine.kv.PagedKvCache;
+import java.util.Arrays;
+import java.util.List;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The logits of one prompt in one prefill, on a private KV cache: what {@code bin/qwen logits}, the accuracy command
+ * and the reference tests compare. Generation itself always runs through the engine
+ * ({@link io.qwenserve.engine.sched.Engine}).
+ */
+public final class PromptLogits implements AutoCloseable {
+    private static final int BLOCK = 16;
+
+    private final QwenModel model;
+    private final PagedKvCache cache;
+    private final int[] blockTable;
+    private final int maxContext;
+
+    public PromptLogits(QwenModel model, int maxContext) {
+        this.model = model;
+        this.maxContext = maxContext;
+        this.cache = new PagedKvCache(model.config(), (maxContext + BLOCK - 1) / BLOCK, BLOCK, model.precision(), model.device());
+        this.blockTable = new int[cache.numBlocks()];
+        for (int i = 0; i < blockTable.length; i++) {
+            blockTable[i] = i; // one sequence owns the whole cache, in order
+        }
+    }
+
+    /** Logits of the prompt: [positions][vocab] for every position, or just the last one. */
+    public float[][] logits(int[] prompt, boolean allPositions) {
+        if (prompt.length == 0 || prompt.length > maxContext) {
+            throw new IllegalArgumentException("prompt length " + prompt.length + " outside 1.." + maxContext);
+        }
+        ForwardBatch batch = new ForwardBatch(prompt, List.of(new ForwardBatch.Slice(prompt.length, prompt.length, blockTable,
+                model.rope().ntkAlpha(prompt.length), allPositions ? ForwardBatch.Logits.ALL : ForwardBatch.Logits.LAST)));
+        try (Tensor logits = model.forward(batch, cache)) {
+            float[] flat = Torch.toFloats(logits);
+            int v = (int) logits.size(1);
+            float[][] rows = new float[flat.length / v][];
+            for (int i = 0; i < rows.length; i++) {
+                rows[i] = Arrays.copyOfRange(flat, i * v, (i + 1) * v);
+            }
+            return rows;
+        }
+    }
+
+    @Override
+    public void close() {
+        cache.close();
+    }
+}
