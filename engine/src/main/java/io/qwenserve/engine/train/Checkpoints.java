@@ -11,13 +11,13 @@ import java.util.stream.Stream;
 
 /**
  * The epoch checkpoints of a run, {@code OUT/checkpoint-epoch-N}: the trained tensors in float32
- * ({@value #TRAINED}), the AdamW state ({@value #OPTIMIZER}, libtorch's archive), {@link TrainState}, and the result as
+ * ({@value #TRAINED}), the AdamW state ({@value #OPTIMIZER}: m and v per tensor, the step count), {@link TrainState}, and the result as
  * of that epoch (an adapter folder or a model folder). Each is written under a temporary name and renamed when
  * complete, so the newest complete checkpoint is always the one a resume reads.
  */
 public final class Checkpoints {
     public static final String TRAINED = "trained.safetensors";
-    public static final String OPTIMIZER = "optimizer.pt";
+    public static final String OPTIMIZER = "optimizer.safetensors";
     private static final String PREFIX = "checkpoint-epoch-";
 
     private final Path out;

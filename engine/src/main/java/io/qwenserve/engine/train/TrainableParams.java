@@ -33,6 +33,11 @@ public final class TrainableParams {
         this.params = List.copyOf(params);
     }
 
+    /** The given tensors (each an fp32 leaf that requires grad). */
+    public static TrainableParams of(List<Param> params) {
+        return new TrainableParams(params);
+    }
+
     /** Every weight of a model loaded for full training. */
     public static TrainableParams full(TrainModel m) {
         Architecture a = m.config().architecture();
@@ -84,32 +89,24 @@ public final class TrainableParams {
         return params.stream().mapToLong(p -> p.tensor().numel()).sum();
     }
 
-    public TensorVector tensors(boolean decay) {
-        TensorVector v = new TensorVector();
-        params.stream().filter(p -> p.decay() == decay).forEach(p -> v.push_back(p.tensor()));
-        return v;
-    }
-
     public TensorVector tensors() {
         TensorVector v = new TensorVector();
         params.forEach(p -> v.push_back(p.tensor()));
         return v;
     }
 
-    /** Divides every gradient by {@code scale}; returns whether all of them are finite. */
-    public boolean unscaleAndCheck(double scale) {
+    /** Divides every gradient by {@code scale} (the fp16 loss scale), in place. */
+    public void unscale(double scale) {
+        if (scale == 1.0) {
+            return;
+        }
         try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-            boolean finite = true;
             for (Param p : params) {
                 Tensor grad = p.tensor().grad();
                 if (grad.defined()) {
-                    if (scale != 1.0) {
-                        grad.mul_(new Scalar(1.0 / scale));
-                    }
-                    finite &= torch.isfinite(grad).all().item_bool();
+                    grad.mul_(new Scalar(1.0 / scale));
                 }
             }
-            return finite;
         }
     }
 

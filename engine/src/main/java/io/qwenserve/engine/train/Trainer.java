@@ -5,11 +5,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
-import org.bytedeco.pytorch.AdamW;
-import org.bytedeco.pytorch.AdamWOptions;
-import org.bytedeco.pytorch.InputArchive;
-import org.bytedeco.pytorch.OptimizerParamGroup;
-import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -33,7 +28,7 @@ public final class Trainer {
     private final List<ChatLayout.Example> examples;
     private final ProgressBarFactory progress;
     private final LayerwiseBackprop backprop;
-    private final AdamW optimizer;
+    private final SlicedAdamW optimizer;
     private final org.bytedeco.pytorch.TensorVector all;
     private final LrSchedule schedule;
     private final List<StepLog> log = new ArrayList<>();
@@ -55,19 +50,8 @@ public final class Trainer {
         this.backprop = new LayerwiseBackprop(model);
         this.schedule = LrSchedule.of(opts.lr(), totalSteps(), opts.warmupRatio());
         this.scaler = new LossScaler(opts.dtype() == io.qwenserve.engine.model.Precision.F16);
-        this.optimizer = new AdamW(params.tensors(true), adamW(opts.weightDecay()));
-        if (params.list().stream().anyMatch(p -> !p.decay())) { // biases and norms: no weight decay
-            optimizer.add_param_group(new OptimizerParamGroup(params.tensors(false), adamW(0.0)));
-        }
+        this.optimizer = new SlicedAdamW(params, opts.adamBeta1(), opts.adamBeta2(), opts.adamEps(), opts.weightDecay());
         this.all = params.tensors();
-    }
-
-    private AdamWOptions adamW(double weightDecay) {
-        AdamWOptions o = new AdamWOptions(opts.lr());
-        o.betas().put(0, opts.adamBeta1()).put(1, opts.adamBeta2());
-        o.eps().put(opts.adamEps());
-        o.weight_decay().put(weightDecay);
-        return o;
     }
 
     public int microBatchesPerEpoch() {
@@ -92,9 +76,7 @@ public final class Trainer {
 
     /** Continues from a checkpoint: the optimizer state, the loss scaler and the log so far. */
     public void resume(Path optimizerState, LossScaler scaler, List<StepLog> previous) {
-        InputArchive in = new InputArchive();
-        in.load_from(optimizerState.toString());
-        optimizer.load(in);
+        optimizer.load(optimizerState);
         this.scaler = scaler;
         log.addAll(previous);
     }
@@ -107,9 +89,7 @@ public final class Trainer {
     }
 
     public void saveOptimizer(Path file) {
-        OutputArchive out = new OutputArchive();
-        optimizer.save(out);
-        out.save_to(file.toString());
+        optimizer.save(file);
     }
 
     /** Trains epochs {@code firstEpoch}..{@code epochs} (1-based); returns the tokens per second of this run. */
@@ -158,15 +138,11 @@ public final class Trainer {
                 lossSum += backprop.run(b.ids(), b.rows(), b.targets(), targets, scaler.scale(), dropoutSeed);
             }
         }
-        boolean finite = params.unscaleAndCheck(scaler.scale());
-        boolean apply = scaler.update(finite);
-        double norm = Double.NaN;
+        params.unscale(scaler.scale());
+        double norm = torch.clip_grad_norm_(all, opts.maxGradNorm()); // the norm before clipping; inf or NaN: no step
+        boolean apply = scaler.update(Double.isFinite(norm));
         if (apply) {
-            norm = torch.clip_grad_norm_(all, opts.maxGradNorm());
-            for (int g = 0; g < optimizer.param_groups().size(); g++) {
-                optimizer.param_groups().get(g).options().set_lr(lr);
-            }
-            optimizer.step();
+            optimizer.step(lr);
         }
         params.zeroGrad();
         double loss = lossSum / targets;
