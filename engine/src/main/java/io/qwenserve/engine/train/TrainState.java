@@ -51,6 +51,8 @@ public record TrainState(int epoch, int globalStep, int totalSteps, String setti
             e.put("learning_rate", s.lr());
             e.put("grad_norm", s.gradNorm());
             e.put("skipped", s.skipped());
+            e.put("tokens", s.tokens());
+            e.put("seconds", s.seconds());
         }
         try {
             om.writeValue(dir.resolve(FILE).toFile(), n);
@@ -69,7 +71,8 @@ public record TrainState(int epoch, int globalStep, int totalSteps, String setti
         List<Trainer.StepLog> log = new ArrayList<>();
         for (JsonNode e : n.path("log_history")) {
             log.add(new Trainer.StepLog(e.path("step").asInt(), e.path("epoch").asInt(), e.path("loss").asDouble(),
-                    e.path("learning_rate").asDouble(), e.path("grad_norm").asDouble(), e.path("skipped").asBoolean()));
+                    e.path("learning_rate").asDouble(), e.path("grad_norm").asDouble(), e.path("skipped").asBoolean(),
+                    e.path("tokens").asLong(), e.path("seconds").asDouble()));
         }
         return new TrainState(n.path("epoch").asInt(), n.path("global_step").asInt(), n.path("total_steps").asInt(),
                 n.path("settings").asText(), n.path("data_sha256").asText(), n.path("loss_scale").asDouble(1),

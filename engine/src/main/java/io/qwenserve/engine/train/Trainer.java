@@ -19,8 +19,9 @@ public final class Trainer {
         void epochDone(int epoch, int globalStep);
     }
 
-    /** One optimizer step, as logged. */
-    public record StepLog(int step, int epoch, double loss, double lr, double gradNorm, boolean skipped) {}
+    /** One optimizer step, as logged: its real (unpadded) tokens and wall time too. */
+    public record StepLog(int step, int epoch, double loss, double lr, double gradNorm, boolean skipped, long tokens,
+                          double seconds) {}
 
     private final TrainModel model;
     private final TrainableParams params;
@@ -127,9 +128,10 @@ public final class Trainer {
         long targets = group.stream().flatMap(List::stream).mapToLong(ChatLayout.Example::targets).sum();
         long tokens = group.stream().flatMap(List::stream).mapToLong(e -> e.ids().length).sum();
         double lr = schedule.at(step);
+        long start = System.nanoTime();
         if (targets == 0) {
             bar.step(epoch, step + 1, 0, lr, tokens, "(no target tokens: step skipped)");
-            return new StepLog(step + 1, epoch, Double.NaN, lr, 0, true);
+            return new StepLog(step + 1, epoch, Double.NaN, lr, 0, true, tokens, 0);
         }
         double lossSum = 0;
         for (int m = 0; m < group.size(); m++) {
@@ -146,8 +148,9 @@ public final class Trainer {
         }
         params.zeroGrad();
         double loss = lossSum / targets;
+        double seconds = (System.nanoTime() - start) / 1e9;
         bar.step(epoch, step + 1, loss, lr, tokens, apply ? null : "(gradients not finite: step skipped, loss scale "
                 + scaler.scale() + ")");
-        return new StepLog(step + 1, epoch, loss, lr, norm, !apply);
+        return new StepLog(step + 1, epoch, loss, lr, norm, !apply, tokens, seconds);
     }
 }

@@ -41,7 +41,7 @@ class ResumeAndQloraTest {
         Files.createDirectories(resumed);
         copyTree(straight.resolve("checkpoint-epoch-1"), resumed.resolve("checkpoint-epoch-1"));
         Finetune.Result b = Finetune.run(base, data, resumed, o, true, "cpu", null, false);
-        assertEquals(a.log(), b.log(), "the same steps, losses and learning rates");
+        assertEquals(withoutTimes(a.log()), withoutTimes(b.log()), "the same steps, losses and learning rates");
         ModelConfig cfg = ModelConfig.load(base);
         try (PeftAdapter x = PeftAdapter.read(straight, cfg); PeftAdapter y = PeftAdapter.read(resumed, cfg)) {
             for (Map.Entry<String, LoraPair> e : x.pairs().entrySet()) {
@@ -72,6 +72,11 @@ class ResumeAndQloraTest {
         assertEquals(65536.0 / (1L << skipped), scale, r.log().toString());
         assertTrue(skipped < 4, r.log().toString());
         assertTrue(r.lastLoss() < r.firstLoss() * 0.9, r.log().toString());
+    }
+
+    static List<String> withoutTimes(List<Trainer.StepLog> log) {
+        return log.stream().map(s -> s.step() + " " + s.epoch() + " " + s.loss() + " " + s.lr() + " " + s.gradNorm() + " "
+                + s.skipped() + " " + s.tokens()).toList();
     }
 
     static void copyTree(Path from, Path to) throws Exception {
