@@ -58,7 +58,11 @@ public final class LayerwiseBackprop {
         Tensor[] rope = model.ropeTables((int) ids.size(1));
         try {
             try (NoGradGuard noGrad = new NoGradGuard()) {
-                Tensor x = model.embed(ids);
+                Tensor x;
+                try (PointerScope scope = new PointerScope()) {
+                    x = model.embed(ids);
+                    x.retainReference();
+                }
                 for (int i = 0; i < layers; i++) {
                     inputs.add(x);
                     try (PointerScope scope = new PointerScope()) {

@@ -111,10 +111,12 @@ public final class TrainableParams {
     }
 
     public void zeroGrad() {
-        for (Param p : params) {
-            Tensor grad = p.tensor().grad();
-            if (grad.defined()) {
-                grad.zero_();
+        try (PointerScope scope = new PointerScope()) {
+            for (Param p : params) {
+                Tensor grad = p.tensor().grad();
+                if (grad.defined()) {
+                    grad.zero_();
+                }
             }
         }
     }
