@@ -71,10 +71,21 @@ public final class Dataset {
 
     /** Raw completions of {@code promptTokens} random ids each, asking for {@code maxTokens}: one fixed workload. */
     public static Dataset randomIds(int promptTokens, int maxTokens, long seed) {
+        return randomIds(0, promptTokens, maxTokens, seed);
+    }
+
+    /**
+     * The same, every prompt starting with one fixed run of {@code sharedPrefix} random ids (a shared system prompt):
+     * prompts are {@code sharedPrefix + promptTokens} ids long.
+     */
+    public static Dataset randomIds(int sharedPrefix, int promptTokens, int maxTokens, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
+        int[] prefix = r.ints(sharedPrefix, 0, 150000).toArray();
         List<Entry> out = new ArrayList<>();
         for (int i = 0; i < 256; i++) {
-            out.add(new Entry(null, r.ints(promptTokens, 0, 150000).toArray(), maxTokens));
+            int[] ids = java.util.Arrays.copyOf(prefix, sharedPrefix + promptTokens);
+            System.arraycopy(r.ints(promptTokens, 0, 150000).toArray(), 0, ids, sharedPrefix, promptTokens);
+            out.add(new Entry(null, ids, maxTokens));
         }
         return new Dataset(out);
     }

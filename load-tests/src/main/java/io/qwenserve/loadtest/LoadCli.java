@@ -50,6 +50,10 @@ public final class LoadCli implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "128", description = "max_tokens with --prompt-tokens.")
     int maxTokens;
 
+    @Option(names = "--shared-prefix-tokens", defaultValue = "0", description = "With --prompt-tokens: every prompt starts "
+            + "with the same this many random ids (a shared system prompt, for prefix caching).")
+    int sharedPrefixTokens;
+
     @Option(names = "--out", required = true, description = "Output folder for summary.json and report.html.")
     Path out;
 
@@ -81,7 +85,10 @@ public final class LoadCli implements Callable<Integer> {
             throw new IllegalArgumentException(sweep ? "--sweep uses --rate (start rate), not --concurrency"
                     : "give exactly one of --concurrency and --rate");
         }
-        Dataset data = promptTokens != null ? Dataset.randomIds(promptTokens, maxTokens, 7)
+        if (sharedPrefixTokens > 0 && promptTokens == null) {
+            throw new IllegalArgumentException("--shared-prefix-tokens needs --prompt-tokens (prompts of random ids)");
+        }
+        Dataset data = promptTokens != null ? Dataset.randomIds(sharedPrefixTokens, promptTokens, maxTokens, 7)
                 : dataset != null ? Dataset.load(dataset) : Dataset.synthetic(7);
         Files.createDirectories(out);
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

@@ -28,8 +28,16 @@ public sealed interface GenerationEvent {
      */
     record Final(FinishReason reason, Usage usage, Timings timings, String message) implements GenerationEvent {}
 
-    /** Token counts. */
-    record Usage(int promptTokens, int completionTokens) {}
+    /**
+     * Token counts.
+     *
+     * @param cachedPromptTokens prompt tokens whose K/V came from the prefix cache (not computed for this request)
+     */
+    record Usage(int promptTokens, int completionTokens, int cachedPromptTokens) {
+        public Usage(int promptTokens, int completionTokens) {
+            this(promptTokens, completionTokens, 0);
+        }
+    }
 
     /**
      * Where the time went, in nanoseconds.

@@ -88,6 +88,24 @@ public final class ThroughputBench {
         return new Result(concurrency, concurrency * requestsPerClient, total, seconds, toArray(ttft), toArray(itl), kvMax);
     }
 
+    /** One greedy request of {@code prompt} for exactly {@code newTokens} tokens (end ids ignored), waited for; returns the tokens generated. */
+    public static int generate(Engine engine, String id, int[] prompt, int newTokens) throws InterruptedException {
+        GenerationStream s = engine.submit(GenerationRequest.of(id, new Prompt.Ids(prompt),
+                SamplingOptions.greedy(newTokens).toBuilder().ignoreEos(true).build()));
+        int tokens = 0;
+        for (GenerationEvent e; (e = s.take()) != null; ) {
+            if (e instanceof GenerationEvent.Chunk ch) {
+                tokens += ch.tokenIds().length;
+            } else if (e instanceof GenerationEvent.Final f) {
+                if (f.reason() == io.qwenserve.engine.api.FinishReason.ERROR) {
+                    throw new IllegalStateException("request " + id + " failed: " + f.message());
+                }
+                break;
+            }
+        }
+        return tokens;
+    }
+
     private static double[] toArray(List<Double> l) {
         synchronized (l) {
             double[] a = l.stream().mapToDouble(Double::doubleValue).toArray();

@@ -32,7 +32,7 @@ final class AccuracyCommand implements Callable<Integer> {
         ModelOptions candidate = modelArgs.options().withProgress(false);
         // reference: plain torch.linear on float weights (GPTQ dequantized at load), no quantization
         ModelOptions reference = new ModelOptions(Precision.parse(referenceDtype), candidate.device(),
-                io.qwenserve.engine.model.LinearKernel.PLAIN, false, Quantization.NONE, null);
+                io.qwenserve.engine.model.LinearKernel.PLAIN, false, Quantization.NONE, null, candidate.threads());
         QuantAccuracy.Result r = QuantAccuracy.compare(modelArgs.model, reference, candidate, prompts, promptLen, greedyTokens, seed);
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("model", modelArgs.model.toString());

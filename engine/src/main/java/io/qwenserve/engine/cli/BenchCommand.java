@@ -9,14 +9,12 @@ import io.qwenserve.engine.bench.BaselineLinearStack;
 import io.qwenserve.engine.bench.LinearStackBench;
 import io.qwenserve.engine.bench.Memory;
 import io.qwenserve.engine.bench.MemorySampler;
+import io.qwenserve.engine.bench.StepRecorder;
 import io.qwenserve.engine.bench.ThroughputBench;
-import io.qwenserve.engine.api.Completion;
-import io.qwenserve.engine.api.GenerationRequest;
-import io.qwenserve.engine.api.Prompt;
-import io.qwenserve.engine.api.SamplingOptions;
+import io.qwenserve.engine.model.Linear;
+import io.qwenserve.engine.model.TorchRuntime;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sched.EngineConfig;
-import io.qwenserve.engine.sched.EngineListener;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -61,53 +59,50 @@ final class BenchCommand implements Callable<Integer> {
             return concurrent();
         }
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        StepRecorder recorder = new StepRecorder();
         try (LoadedModel m = modelArgs.load();
-             Engine g = new Engine(m, EngineConfig.defaults().withMaxBatch(1).withKvCacheTokens(promptLen + newTokens + 32)
-                     .withMaxModelLen(promptLen + newTokens + 2), EngineListener.NONE)) {
+             Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1).withMaxBatchTokens(Math.max(512, promptLen))
+                     .withKvCacheTokens(promptLen + newTokens + 64).withMaxModelLen(promptLen + newTokens + 16), recorder)) {
             int vocab = Math.min(m.tokenizer().vocabSize(), m.config().vocabSize()) - 208;
             SplittableRandom r = new SplittableRandom(42);
             int[] prompt = r.ints(promptLen, 0, vocab).toArray();
-            SamplingOptions greedy = SamplingOptions.greedy(newTokens).toBuilder().ignoreEos(true).build();
             // warm-up: a short run (first calls initialise kernels and allocators)
-            Completion.read(g.submit(GenerationRequest.of("warm-up", new Prompt.Ids(prompt),
-                    SamplingOptions.greedy(8).toBuilder().ignoreEos(true).build())));
+            ThroughputBench.generate(engine, "warm-up", prompt, 8);
             // the bound is timed right before and right after the generation; on a shared machine a burst of
             // contention then hits one of them, and the median decode step is compared with their mean
             LinearStackBench.Result before = LinearStackBench.run(m.model(), 1, 10);
             long rssWarm = Memory.rssBytes();
             long anonWarm = Memory.anonRssBytes();
             long heapWarm = Runtime.getRuntime().totalMemory();
-            long[] stamps = new long[newTokens];
-            int[] n = {0};
-            Completion res;
+            recorder.drain();
+            Linear.timeCalls(true);
+            int generated;
             List<MemorySampler.Sample> quarters; // RSS through the generation: a step or a slope
-            long start = System.nanoTime();
             try (MemorySampler memory = new MemorySampler(250)) {
-                res = Completion.read(g.submit(GenerationRequest.of("bench", new Prompt.Ids(prompt), greedy)), c -> {
-                    long now = System.nanoTime();
-                    for (int i = 0; i < c.tokenIds().length && n[0] < stamps.length; i++) {
-                        stamps[n[0]++] = now;
-                    }
-                });
+                generated = ThroughputBench.generate(engine, "bench", prompt, newTokens);
                 quarters = memory.quarters();
             }
+            List<StepRecorder.Step> steps = recorder.drain();
+            Linear.timeCalls(false);
             long rssEnd = Memory.rssBytes();
             long anonEnd = Memory.anonRssBytes();
             long heapEnd = Runtime.getRuntime().totalMemory();
             LinearStackBench.Result after = LinearStackBench.run(m.model(), 1, 10);
-            double boundTps = 2 / (before.stepSeconds() + after.stepSeconds());
-            double prefillTps = promptLen / ((stamps[0] - start) / 1e9);
-            double decodeTps = (n[0] - 1) / ((stamps[n[0] - 1] - stamps[0]) / 1e9);
-            double[] steps = new double[Math.max(0, n[0] - 1)];
-            for (int i = 1; i < n[0]; i++) {
-                steps[i - 1] = (stamps[i] - stamps[i - 1]) / 1e9;
-            }
-            java.util.Arrays.sort(steps);
-            double medianStepTps = steps.length == 0 ? decodeTps : 1 / steps[steps.length / 2];
+            double linearMs = (before.stepSeconds() + after.stepSeconds()) / 2 * 1e3;
+            double boundTps = 1e3 / linearMs;
+            // the prompt's steps (no decode among them; the last one samples the first token), then one-token steps
+            long prefillNanos = steps.stream().filter(st -> st.numDecode() == 0).mapToLong(StepRecorder.Step::stepNanos).sum();
+            List<StepRecorder.Step> decode = StepRecorder.decodeSteps(steps, 1);
+            double prefillTps = promptLen / (prefillNanos / 1e9);
+            double decodeTps = StepRecorder.decodeTokensPerSecond(decode);
+            double stepMs = StepRecorder.medianStepMs(decode);
+            double medianStepTps = 1e3 / stepMs;
             long rssModel = Memory.rssBytes();
-            LinearStackBench.Result baseline;
-            try (BaselineLinearStack b = new BaselineLinearStack(m.model())) {
-                baseline = b.run(1, 10);
+            LinearStackBench.Result baseline = null;
+            if (!noBaseline) {
+                try (BaselineLinearStack b = new BaselineLinearStack(m.model())) {
+                    baseline = b.run(1, 10);
+                }
             }
             double bandwidth = Memory.readBandwidthBytesPerSecond();
             long weightBytes = m.model().weightBytesPerStep();
@@ -120,17 +115,20 @@ final class BenchCommand implements Callable<Integer> {
             o.put("quantize", m.model().weightFormat());
             o.put("kernel_policy", m.model().kernelPolicy().toString());
             o.put("kernel", m.model().kernel().name());
-            o.put("threads", org.bytedeco.pytorch.global.torch.get_num_threads());
+            o.put("threads", TorchRuntime.threads());
             o.put("prompt_len", promptLen);
-            o.put("new_tokens", res.ids().length);
+            o.put("new_tokens", generated);
             o.put("prefill_tokens_per_s", round(prefillTps));
             o.put("decode_tokens_per_s", round(decodeTps));
             o.put("decode_tokens_per_s_median_step", round(medianStepTps));
             o.put("matmul_bound_tokens_per_s", round(boundTps));
             o.put("efficiency", round(decodeTps / boundTps));
             o.put("efficiency_median_step", round(medianStepTps / boundTps)); // robust to bursts of contention
-            o.put("baseline_linear_tokens_per_s", round(baseline.tokensPerSecond()));
-            o.put("speedup_vs_baseline", round(decodeTps / baseline.tokensPerSecond()));
+            putStepFigures(o, decode, linearMs);
+            if (baseline != null) {
+                o.put("baseline_linear_tokens_per_s", round(baseline.tokensPerSecond()));
+                o.put("speedup_vs_baseline", round(decodeTps / baseline.tokensPerSecond()));
+            }
             o.put("weight_bytes_per_token", weightBytes);
             o.put("resident_weight_mb", m.model().residentWeightBytes() >> 20);
             o.put("memory_read_gb_per_s", round(bandwidth / 1e9));
@@ -156,6 +154,31 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * Per-step figures of the pure decode steps of one batch size (medians): the engine step, the model runner (forward
+     * pass and sampling), the linear layers within the step, and what the step spends outside them (attention, norms,
+     * RoPE, the KV cache, sampling, scheduling, detokenizing), each step less its own linear time. {@code boundMs} is
+     * the matmul bound's step at that batch (the linear stack alone, timed outside the engine).
+     */
+    static void putStepFigures(ObjectNode o, List<StepRecorder.Step> decode, double boundMs) {
+        o.put("decode_steps", decode.size());
+        putNumber(o, "step_ms_p50", StepRecorder.medianStepMs(decode));
+        putNumber(o, "forward_ms_p50", StepRecorder.medianForwardMs(decode));
+        putNumber(o, "linear_ms_p50", StepRecorder.medianLinearMs(decode));
+        putNumber(o, "linear_ms_bound", boundMs);
+        putNumber(o, "step_ms_outside_linears", StepRecorder.medianStepMsOutsideLinears(decode));
+        putNumber(o, "forward_ms_outside_linears", StepRecorder.medianForwardMsOutsideLinears(decode));
+    }
+
+    /** A rounded number, or null when it could not be measured (no step of that kind ran). */
+    static void putNumber(ObjectNode o, String name, double v) {
+        if (Double.isNaN(v)) {
+            o.putNull(name);
+        } else {
+            o.put(name, round(v));
+        }
+    }
+
     /** Memory of a mode: RSS after load, peak RSS during load (VmHWM), and the bytes of the tensors the model keeps. */
     private int loadOnly() {
         long rssStart = Memory.rssBytes();
@@ -166,6 +189,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("dtype", m.model().precision().cliName());
             o.put("quantize", m.model().weightFormat());
             o.put("kernel_policy", m.model().kernelPolicy().toString());
+            o.put("threads", TorchRuntime.threads());
             o.put("load_s", round((System.nanoTime() - t0) / 1e9));
             o.put("rss_mb_before_load", rssStart >> 20);
             o.put("rss_mb_loaded", Memory.rssBytes() >> 20);
@@ -198,17 +222,21 @@ final class BenchCommand implements Callable<Integer> {
             root.put("dtype", m.model().precision().cliName());
             root.put("quantize", m.model().weightFormat());
             root.put("kernel_policy", m.model().kernelPolicy().toString());
+            root.put("threads", TorchRuntime.threads());
             root.put("resident_weight_mb", m.model().residentWeightBytes() >> 20);
             root.put("rss_mb_loaded", Memory.rssBytes() >> 20);
             root.put("prompt_len", promptLen);
             root.put("new_tokens", newTokens);
             ArrayNode results = root.putArray("results");
-            try (Engine engine = new Engine(m, cfg, EngineListener.NONE);
+            StepRecorder recorder = new StepRecorder();
+            try (Engine engine = new Engine(m, cfg, recorder);
                  BaselineLinearStack baseline = noBaseline ? null : new BaselineLinearStack(m.model())) {
                 ThroughputBench.run(engine, Math.min(maxC, 4), 1, promptLen, 8, vocab); // warm-up
                 for (int c : concurrency) {
                     // the bound is timed before and after the level (see the single-stream case)
                     LinearStackBench.Result before = LinearStackBench.run(m.model(), c, 5);
+                    recorder.drain();
+                    Linear.timeCalls(true);
                     long rssBefore = Memory.rssBytes();
                     long anonBefore = Memory.anonRssBytes();
                     long heapBefore = Runtime.getRuntime().totalMemory();
@@ -221,6 +249,8 @@ final class BenchCommand implements Callable<Integer> {
                     long rssAfter = Memory.rssBytes();
                     long heapAfter = Runtime.getRuntime().totalMemory();
                     long anonAfter = Memory.anonRssBytes();
+                    List<StepRecorder.Step> decode = StepRecorder.decodeSteps(recorder.drain(), c);
+                    Linear.timeCalls(false);
                     LinearStackBench.Result after = LinearStackBench.run(m.model(), c, 5);
                     double boundTps = 2 * c / (before.stepSeconds() + after.stepSeconds());
                     LinearStackBench.Result base = baseline == null ? null : baseline.run(c, 5);
@@ -235,6 +265,9 @@ final class BenchCommand implements Callable<Integer> {
                     o.put("itl_ms_p50", round(ThroughputBench.percentile(r.itlMs(), 50)));
                     o.put("itl_ms_p99", round(ThroughputBench.percentile(r.itlMs(), 99)));
                     o.put("kv_usage_max", round(r.kvUsageMax()));
+                    // decode steps that ran all C sequences: their aggregate rate (prefill and ramp-down excluded)
+                    putNumber(o, "decode_tokens_per_s", StepRecorder.decodeTokensPerSecond(decode));
+                    putStepFigures(o, decode, c / boundTps * 1e3);
                     o.put("matmul_bound_tokens_per_s", round(boundTps));
                     o.put("efficiency", round(r.outputTokensPerSecond() / boundTps));
                     // the linear layers' time for one step of C tokens over the median inter-token latency: the same

@@ -20,10 +20,15 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--config", description = "Also print libtorch's build configuration.")
     boolean config;
 
+    @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (default 0: every "
+            + "processor this process may run on).")
+    int threads;
+
     @Override
     public Integer call() {
-        TorchRuntime.init();
-        System.out.println("threads: " + torch.get_num_threads());
+        TorchRuntime.init(threads);
+        System.out.println("threads: " + TorchRuntime.threads());
+        System.out.println("available_processors: " + Runtime.getRuntime().availableProcessors());
         System.out.println("omp_wait_policy: " + String.valueOf(System.getenv("OMP_WAIT_POLICY")));
         System.out.println("mkldnn: " + torch.hasMKLDNN());
         System.out.println("mkl: " + torch.hasMKL());

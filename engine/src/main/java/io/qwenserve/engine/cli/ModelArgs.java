@@ -32,9 +32,13 @@ final class ModelArgs {
             + "(per output channel, fbgemm kernels, CPU). GPTQ Int4 checkpoints are recognised without it.")
     String quantize;
 
+    @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (default 0: every "
+            + "processor this process may run on).")
+    int threads;
+
     ModelOptions options() {
         return new ModelOptions(Precision.parse(dtype), device, kernel, true, Quantization.parse(quantize),
-                kernelPolicy == null ? null : KernelPolicy.parse(kernelPolicy));
+                kernelPolicy == null ? null : KernelPolicy.parse(kernelPolicy), threads);
     }
 
     LoadedModel load() {

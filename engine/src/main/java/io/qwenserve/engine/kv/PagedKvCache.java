@@ -8,17 +8,18 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * The paged KV cache: for every layer one K pool and one V pool of {@code numBlocks * blockSize} slots, allocated once.
- * Slot {@code b * blockSize + i} holds position {@code i} of block {@code b}. Tensors only: which sequence owns which
- * block is the scheduler's bookkeeping ({@link BlockPool}); attention reads K/V through the block tables it hands over.
+ * The paged KV cache: for every layer one pool of {@code numBlocks * blockSize} slots, allocated once, each slot holding
+ * a token's keys and values side by side ({@code [2, kvHeads, headDim]}: K then V). Slot {@code b * blockSize + i}
+ * holds position {@code i} of block {@code b}. Keys and values of a step's new tokens are written with one row copy and
+ * a sequence's context is read with one row gather. Tensors only: which sequence owns which block is the scheduler's
+ * bookkeeping ({@link BlockPool}); attention reads K/V through the block tables it hands over.
+ *
+ * <p>Keys are stored in the model's within-head order (see the model's rotary embedding), not the checkpoint's.
  */
 public final class PagedKvCache implements AutoCloseable {
     private final int blockSize;
     private final int numBlocks;
-    private final Tensor[] k; // per layer [numSlots, kvHeads, headDim]
-    private final Tensor[] v;
-    private final Tensor[] kRows; // the same storage viewed as [numSlots, kvHeads * headDim]
-    private final Tensor[] vRows;
+    private final Tensor[] pools; // per layer [numSlots, 2 * kvHeads * headDim]: K then V of each slot
     private final long bytes;
 
     public PagedKvCache(ModelConfig cfg, int numBlocks, int blockSize, Precision precision, Device device) {
@@ -27,17 +28,11 @@ public final class PagedKvCache implements AutoCloseable {
         }
         this.blockSize = blockSize;
         this.numBlocks = numBlocks;
-        this.k = new Tensor[cfg.numLayers()];
-        this.v = new Tensor[cfg.numLayers()];
-        this.kRows = new Tensor[cfg.numLayers()];
-        this.vRows = new Tensor[cfg.numLayers()];
+        this.pools = new Tensor[cfg.numLayers()];
         long slots = (long) numBlocks * blockSize;
         for (int i = 0; i < cfg.numLayers(); i++) {
             // uninitialised: a slot is always written before it is read, and untouched pages cost no memory yet
-            k[i] = torch.empty(new long[] {slots, cfg.numKvHeads(), cfg.headDim()}, Torch.options(precision.scalarType(), device), null);
-            v[i] = torch.empty(new long[] {slots, cfg.numKvHeads(), cfg.headDim()}, Torch.options(precision.scalarType(), device), null);
-            kRows[i] = k[i].view(slots, (long) cfg.kvSize());
-            vRows[i] = v[i].view(slots, (long) cfg.kvSize());
+            pools[i] = torch.empty(new long[] {slots, 2L * cfg.kvSize()}, Torch.options(precision.scalarType(), device), null);
         }
         this.bytes = bytesPerToken(cfg, precision) * slots;
     }
@@ -60,21 +55,14 @@ public final class PagedKvCache implements AutoCloseable {
         return numBlocks;
     }
 
-    public Tensor keys(int layer) {
-        return k[layer];
+    /** A layer's pool as [numSlots, 2 * kvHeads * headDim] rows: keys in the first half of a row, values in the second. */
+    public Tensor rows(int layer) {
+        return pools[layer];
     }
 
-    public Tensor values(int layer) {
-        return v[layer];
-    }
-
-    /** Keys of a layer as [numSlots, kvHeads * headDim] rows: gathering rows of a 2-D tensor is a plain copy. */
-    public Tensor keyRows(int layer) {
-        return kRows[layer];
-    }
-
-    public Tensor valueRows(int layer) {
-        return vRows[layer];
+    /** Writes the keys and values of new tokens, {@code kv} [T, 2 * kvHeads * headDim], into {@code slots} [T]. */
+    public void write(int layer, Tensor slots, Tensor kv) {
+        pools[layer].index_copy_(0, slots, kv);
     }
 
     public long bytes() {
@@ -88,11 +76,8 @@ public final class PagedKvCache implements AutoCloseable {
 
     @Override
     public void close() {
-        for (int i = 0; i < k.length; i++) {
-            kRows[i].close();
-            vRows[i].close();
-            k[i].close();
-            v[i].close();
+        for (Tensor p : pools) {
+            p.close();
         }
     }
 }

@@ -82,6 +82,21 @@ public record GptqWeight(Tensor q, Tensor scales, Tensor zeros, Tensor gIdx, int
         return null;
     }
 
+    /** This weight with its output rows in {@code order} [N] (long): a new weight; this one and {@code order} are closed. */
+    public GptqWeight selectOutputs(Tensor order) {
+        try (PointerScope scope = new PointerScope()) {
+            GptqWeight w = new GptqWeight(q.index_select(0, order).contiguous(), scales.index_select(1, order).contiguous(),
+                    zeros.index_select(1, order).contiguous(), new Tensor(gIdx), groupSize, sequentialGroups);
+            w.q().retainReference();
+            w.scales().retainReference();
+            w.zeros().retainReference();
+            w.gIdx().retainReference();
+            close();
+            order.close();
+            return w;
+        }
+    }
+
     /** Dequantizes to a float [N, K] weight of the given type (computed in float32). */
     public Tensor dequantize(ScalarType type) {
         try (PointerScope scope = new PointerScope()) {

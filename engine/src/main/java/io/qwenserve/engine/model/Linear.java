@@ -18,18 +18,23 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class Linear implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Linear.class.getName());
 
-    private final KernelPolicy policy;
-    private final Set<LinearKernel> held;  // kernels this layer has a weight form for
-    private final LinearKernel fallback;   // what runs when the policy picks a kernel this layer lacks
-    private final Tensor plain;            // [out, in] in the compute dtype, for PLAIN and GEMV, or null
-    private final Tensor prepacked;        // oneDNN layout, or null
-    private final IValue int8;             // fbgemm packed params (bias included), or null
-    private final Tensor int4;             // uint8 [out, in/2], or null
-    private final Tensor int4ScalesZeros;  // bf16 [in/g, out, 2]
-    private final long int4Group;
+    // the policy and forms change only while the model loads (a measured policy, see retain)
+    private KernelPolicy policy;
+    private Set<LinearKernel> held;        // kernels this layer has a weight form for
+    private LinearKernel fallback;         // what runs when the policy picks a kernel this layer lacks
+    private Tensor plain;                  // [out, in] in the compute dtype, for PLAIN and GEMV, or null
+    private OneDnn.Packed prepacked;       // oneDNN layout, or null
+    private IValue int8;                   // fbgemm packed params (bias included), or null
+    private QuantOps.Int8WeightOnly int8wo; // int8 [out, in] + per-row scales, or null
+    private Tensor int4;                   // uint8 [out, in/2], or null
+    private Tensor int4ScalesZeros;        // bf16 [in/g, out, 2]
+    private long int4Group;
     private final Tensor bias;             // [out] in the compute dtype, or null
     private final long inFeatures;
     private final long outFeatures;
+
+    private static volatile boolean timed;
+    private static final java.util.concurrent.atomic.AtomicLong timedNanos = new java.util.concurrent.atomic.AtomicLong();
 
     /** A layer running one kernel for every batch size; takes ownership of {@code weight} and {@code bias}. */
     public Linear(Tensor weight, Tensor bias, LinearKernel kernel) {
@@ -68,6 +73,7 @@ public final class Linear implements AutoCloseable {
             want.remove(LinearKernel.INT4_PACKED);
         } else {
             want.remove(LinearKernel.INT8_FBGEMM);
+            want.remove(LinearKernel.INT8_WEIGHT_ONLY);
             String unfit = want.contains(LinearKernel.INT4_PACKED) ? gptq.int4KernelUnfit() : null;
             if (unfit != null) {
                 want.remove(LinearKernel.INT4_PACKED);
@@ -75,15 +81,18 @@ public final class Linear implements AutoCloseable {
                         + ctx.dtype() + ", " + floatDefault);
             }
         }
+        if (want.contains(LinearKernel.INT8_WEIGHT_ONLY) && gptq == null
+                && !QuantOps.int8WeightOnlyFits(inFeatures, weight.scalar_type().intern())) {
+            want.remove(LinearKernel.INT8_WEIGHT_ONLY);
+            want.add(LinearKernel.INT8_FBGEMM); // still int8
+        }
         if (want.isEmpty()) {
             want.add(floatDefault);
         }
-        this.held = want;
-        this.fallback = preferred(want);
 
         Tensor w = weight;
         boolean needFloat = want.stream().anyMatch(LinearKernel::floatWeights)
-                || (gptq == null && want.contains(LinearKernel.INT8_FBGEMM));
+                || (gptq == null && want.stream().anyMatch(LinearKernel::int8));
         if (gptq != null) {
             if (want.contains(LinearKernel.INT4_PACKED)) {
                 int4 = QuantOps.get().int4Pack(gptq.q());
@@ -102,7 +111,10 @@ public final class Linear implements AutoCloseable {
             int4Group = 0;
         }
         this.int8 = want.contains(LinearKernel.INT8_FBGEMM) ? QuantOps.get().int8Pack(w, bias) : null;
-        this.prepacked = want.contains(LinearKernel.ONEDNN_PREPACKED) ? OneDnn.get().prepack(w) : null;
+        this.int8wo = want.contains(LinearKernel.INT8_WEIGHT_ONLY) ? QuantOps.get().int8WeightOnlyPack(w, w.scalar_type().intern()) : null;
+        this.prepacked = want.contains(LinearKernel.ONEDNN_PREPACKED) ? checkedPrepack(w, bias, want) : null;
+        this.held = want;
+        this.fallback = preferred(want);
         boolean keepPlain = want.contains(LinearKernel.PLAIN) || want.contains(LinearKernel.GEMV);
         if (keepPlain) {
             this.plain = w;
@@ -114,8 +126,25 @@ public final class Linear implements AutoCloseable {
         }
     }
 
+    /**
+     * The oneDNN form of {@code w}, or null when it disagrees with {@code torch.linear} on this shape: the layer then
+     * holds PLAIN instead (see {@link OneDnn}).
+     */
+    private OneDnn.Packed checkedPrepack(Tensor w, Tensor bias, Set<LinearKernel> want) {
+        OneDnn.Packed p = OneDnn.get().prepack(w, bias);
+        if (OneDnn.get().agrees(p, w, bias)) {
+            return p;
+        }
+        p.close();
+        want.remove(LinearKernel.ONEDNN_PREPACKED);
+        want.add(LinearKernel.PLAIN);
+        LOG.warning(() -> "oneDNN prepacked linear [" + outFeatures + " x " + inFeatures + "] " + w.scalar_type()
+                + " disagrees with torch.linear: this layer runs PLAIN");
+        return null;
+    }
+
     private static LinearKernel preferred(Set<LinearKernel> held) {
-        for (LinearKernel k : new LinearKernel[] {LinearKernel.INT4_PACKED, LinearKernel.INT8_FBGEMM,
+        for (LinearKernel k : new LinearKernel[] {LinearKernel.INT4_PACKED, LinearKernel.INT8_FBGEMM, LinearKernel.INT8_WEIGHT_ONLY,
                 LinearKernel.ONEDNN_PREPACKED, LinearKernel.PLAIN, LinearKernel.GEMV}) {
             if (held.contains(k)) {
                 return k;
@@ -130,10 +159,40 @@ public final class Linear implements AutoCloseable {
         return held.contains(k) ? k : fallback;
     }
 
+    /**
+     * Starts or stops adding the wall time of every {@link #apply} call to a process-wide counter (benchmarks: the time a
+     * step spends in its linear layers). On the CPU the calls are synchronous, so this is their compute time; on CUDA
+     * it is only the launch time.
+     */
+    public static void timeCalls(boolean on) {
+        timed = on;
+        timedNanos.set(0);
+    }
+
+    /** Nanoseconds spent in {@link #apply} since the last call (0 unless {@link #timeCalls} is on). */
+    public static long takeTimedNanos() {
+        return timedNanos.getAndSet(0);
+    }
+
     /** x: [T, in] -> [T, out]. */
     public Tensor apply(Tensor x) {
-        return switch (kernelFor(x.size(0))) {
-            case ONEDNN_PREPACKED -> OneDnn.get().linear(x, prepacked, bias);
+        if (!timed) {
+            return run(x);
+        }
+        long t0 = System.nanoTime();
+        Tensor y = run(x);
+        timedNanos.addAndGet(System.nanoTime() - t0);
+        return y;
+    }
+
+    private Tensor run(Tensor x) {
+        return applyWith(kernelFor(x.size(0)), x);
+    }
+
+    /** x: [T, in] -> [T, out] with kernel {@code k}, which this layer must hold (measurement). */
+    Tensor applyWith(LinearKernel k, Tensor x) {
+        return switch (k) {
+            case ONEDNN_PREPACKED -> OneDnn.get().linear(x, prepacked);
             case PLAIN -> plainLinear(x);
             case GEMV -> {
                 Context c = torch.globalContext();
@@ -146,20 +205,60 @@ public final class Linear implements AutoCloseable {
                 }
             }
             case INT8_FBGEMM -> QuantOps.get().int8Linear(x, int8); // bias packed with the weight
-            case INT4_PACKED -> {
-                Tensor y = QuantOps.get().int4Linear(x, int4, int4Group, int4ScalesZeros);
-                if (bias == null) {
-                    yield y;
-                }
-                Tensor yb = y.add(bias);
-                y.close();
-                yield yb;
-            }
+            case INT8_WEIGHT_ONLY -> withBias(QuantOps.get().int8WeightOnlyLinear(x, int8wo));
+            case INT4_PACKED -> withBias(QuantOps.get().int4Linear(x, int4, int4Group, int4ScalesZeros));
         };
+    }
+
+    private Tensor withBias(Tensor y) {
+        if (bias == null) {
+            return y;
+        }
+        return y.add_(bias);
     }
 
     private Tensor plainLinear(Tensor x) {
         return bias == null ? torch.linear(x, plain) : torch.linear(x, plain, new TensorOptional(bias));
+    }
+
+    /**
+     * Switches to {@code chosen} (a policy measured while loading) and releases every weight form it never picks.
+     */
+    void retain(KernelPolicy chosen) {
+        Set<LinearKernel> keep = EnumSet.noneOf(LinearKernel.class);
+        for (LinearKernel k : chosen.kernels()) {
+            if (held.contains(k)) {
+                keep.add(k);
+            }
+        }
+        if (keep.isEmpty()) {
+            keep.add(fallback);
+        }
+        if (!keep.contains(LinearKernel.PLAIN) && !keep.contains(LinearKernel.GEMV) && plain != null) {
+            plain.close();
+            plain = null;
+        }
+        if (!keep.contains(LinearKernel.ONEDNN_PREPACKED) && prepacked != null) {
+            prepacked.close();
+            prepacked = null;
+        }
+        if (!keep.contains(LinearKernel.INT8_FBGEMM) && int8 != null) {
+            int8.close();
+            int8 = null;
+        }
+        if (!keep.contains(LinearKernel.INT8_WEIGHT_ONLY) && int8wo != null) {
+            int8wo.close();
+            int8wo = null;
+        }
+        if (!keep.contains(LinearKernel.INT4_PACKED) && int4 != null) {
+            int4.close();
+            int4ScalesZeros.close();
+            int4 = null;
+            int4ScalesZeros = null;
+        }
+        held = keep;
+        fallback = preferred(keep);
+        policy = chosen;
     }
 
     /** The kernel of a one-row call (decode of one sequence). */
@@ -194,6 +293,7 @@ public final class Linear implements AutoCloseable {
         return switch (k) {
             case PLAIN, GEMV, ONEDNN_PREPACKED -> n * p.bytes();
             case INT8_FBGEMM -> n + outFeatures * 12;                    // int8 + per-channel scale, zero, column offset
+            case INT8_WEIGHT_ONLY -> n + outFeatures * p.bytes();        // int8 + per-channel scale
             case INT4_PACKED -> n / 2 + 4 * outFeatures * (inFeatures / Math.max(1, int4Group));
         };
     }
@@ -213,18 +313,27 @@ public final class Linear implements AutoCloseable {
         if (int4 != null) {
             sum += bytesOf(LinearKernel.INT4_PACKED, p);
         }
+        if (int8wo != null) {
+            sum += bytesOf(LinearKernel.INT8_WEIGHT_ONLY, p);
+        }
         return sum + (bias != null ? outFeatures * p.bytes() : 0);
     }
 
     @Override
     public void close() {
-        for (Tensor t : new Tensor[] {plain, prepacked, int4, int4ScalesZeros, bias}) {
+        if (prepacked != null) {
+            prepacked.close();
+        }
+        for (Tensor t : new Tensor[] {plain, int4, int4ScalesZeros, bias}) {
             if (t != null) {
                 t.close();
             }
         }
         if (int8 != null) {
             int8.close();
+        }
+        if (int8wo != null) {
+            int8wo.close();
         }
     }
 }

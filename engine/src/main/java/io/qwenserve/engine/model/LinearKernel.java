@@ -20,6 +20,11 @@ public enum LinearKernel {
      */
     INT8_FBGEMM(false, true),
     /**
+     * Weight-only int8: weights quantized per output channel (symmetric int8, scales in the activation dtype) at load,
+     * activations kept in the compute dtype ({@code aten::_weight_int8pack_mm}); meant for bf16 activations, CPU.
+     */
+    INT8_WEIGHT_ONLY(false, true),
+    /**
      * libtorch's int4 groupwise CPU kernel ({@code _weight_int4pack_mm_for_cpu}) on GPTQ weights repacked at load; bf16
      * activations. Only for GPTQ checkpoints with {@code desc_act} false.
      */
@@ -42,19 +47,25 @@ public enum LinearKernel {
         return cpuOnly;
     }
 
-    /** Accepts the enum name in any case, and the short names plain, gemv, onednn, int8, int4. */
+    /** Whether this kernel runs weights quantized to int8 (from a float checkpoint). */
+    public boolean int8() {
+        return this == INT8_FBGEMM || this == INT8_WEIGHT_ONLY;
+    }
+
+    /** Accepts the enum name in any case, and the short names plain, gemv, onednn, int8, int8wo, int4. */
     public static LinearKernel parse(String s) {
         String n = s.trim().toUpperCase(Locale.ROOT).replace('-', '_');
         return switch (n) {
             case "ONEDNN" -> ONEDNN_PREPACKED;
             case "INT8" -> INT8_FBGEMM;
+            case "INT8WO", "INT8_WO" -> INT8_WEIGHT_ONLY;
             case "INT4" -> INT4_PACKED;
             default -> {
                 try {
                     yield valueOf(n);
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("unknown linear kernel '" + s + "' (expected PLAIN, GEMV, "
-                            + "ONEDNN_PREPACKED, INT8_FBGEMM or INT4_PACKED)");
+                            + "ONEDNN_PREPACKED, INT8_FBGEMM, INT8_WEIGHT_ONLY or INT4_PACKED)");
                 }
             }
         };

@@ -20,6 +20,11 @@ import org.bytedeco.pytorch.global.torch;
  * Makes a {@link QwenModel} from a checkpoint folder: reads and checks each family's tensors, fuses q/k/v and gate/up
  * into one projection each, unpacks GPTQ Int4 weights, and prepares every linear's weight for the kernels its policy
  * may pick. The model itself is only the forward pass.
+ *
+ * <p>The rows of each q and k head in the fused q/k/v projection (weight, bias, GPTQ data) and Qwen3's q/k norm weights
+ * are reordered within the head as {@link RotaryEmbedding#headPermutation} says, so that RoPE pairs are adjacent; the
+ * v rows keep the checkpoint's order. Anything that adds to the q or k projection (an adapter) must reorder its output
+ * rows the same way.
  */
 public final class ModelLoader {
     private ModelLoader() {}
@@ -31,7 +36,7 @@ public final class ModelLoader {
 
     /** Loads the safetensors of {@code dir} for an already parsed config. */
     public static QwenModel load(ModelConfig cfg, Path dir, ModelOptions options) {
-        TorchRuntime.init();
+        TorchRuntime.init(options.threads());
         Device device = Torch.device(options.device());
         GptqConfig gptq = GptqConfig.load(dir);
         if (gptq != null && options.quantization() != Quantization.NONE) {
@@ -55,6 +60,14 @@ public final class ModelLoader {
             Layer[] layers = new Layer[cfg.numLayers()];
             for (int i = 0; i < layers.length; i++) {
                 layers[i] = l.layer(i);
+                if (i == 0 && policy.isMeasured()) { // the first layer holds every candidate's form: time them there
+                    List<Linear> first = List.of(layers[0].qkv(), layers[0].out(), layers[0].gateUp(), layers[0].down());
+                    policy = KernelTuner.tune(first, policy.measure(), options.precision());
+                    for (Linear lin : first) {
+                        lin.retain(policy);
+                    }
+                    l = new Loader(cfg, ckpt, loader, policy, floatDefault, gptq, options.precision(), device);
+                }
             }
             Tensor finalNorm = l.weight(cfg.architecture().finalNorm(), cfg.hiddenSize());
             Linear lmHead = cfg.tieWordEmbeddings()
@@ -108,30 +121,69 @@ public final class ModelLoader {
             long kv = cfg.kvSize();
             long f = cfg.intermediateSize();
             Linear qkv = a == Architecture.QWEN
-                    ? linear(new String[] {a.fusedQkv(i)}, new long[] {q + 2 * kv}, d, true)
-                    : linear(new String[] {a.qProj(i), a.kProj(i), a.vProj(i)}, new long[] {q, kv, kv}, d, cfg.qkvBias());
-            Tensor qNorm = cfg.qkNorm() ? weight(a.qNorm(i), cfg.headDim()) : null;
-            Tensor kNorm = cfg.qkNorm() ? weight(a.kNorm(i), cfg.headDim()) : null;
-            Linear out = linear(new String[] {a.attnOut(i)}, new long[] {d}, q, false);
-            Linear gateUp = linear(new String[] {a.mlpGate(i), a.mlpUp(i)}, new long[] {f, f}, d, false);
-            Linear down = linear(new String[] {a.mlpDown(i)}, new long[] {d}, f, false);
+                    ? linear(new String[] {a.fusedQkv(i)}, new long[] {q + 2 * kv}, d, true, qkvRowOrder())
+                    : linear(new String[] {a.qProj(i), a.kProj(i), a.vProj(i)}, new long[] {q, kv, kv}, d, cfg.qkvBias(),
+                            qkvRowOrder());
+            Tensor qNorm = cfg.qkNorm() ? reorder(weight(a.qNorm(i), cfg.headDim()), headOrder()) : null;
+            Tensor kNorm = cfg.qkNorm() ? reorder(weight(a.kNorm(i), cfg.headDim()), headOrder()) : null;
+            Linear out = linear(new String[] {a.attnOut(i)}, new long[] {d}, q, false, null);
+            Linear gateUp = linear(new String[] {a.mlpGate(i), a.mlpUp(i)}, new long[] {f, f}, d, false, null);
+            Linear down = linear(new String[] {a.mlpDown(i)}, new long[] {d}, f, false, null);
             return new Layer(weight(a.inputNorm(i), d), qkv, qNorm, kNorm, out, weight(a.postAttentionNorm(i), d), gateUp, down);
         }
 
+        /** Row order of the fused q/k/v projection: each q and k head in RoPE order, v rows as stored. */
+        Tensor qkvRowOrder() {
+            int hd = cfg.headDim();
+            int[] head = RotaryEmbedding.headPermutation(hd, cfg.rotaryDim());
+            int qk = cfg.numHeads() + cfg.numKvHeads();
+            long[] order = new long[(int) (cfg.qSize() + 2L * cfg.kvSize())];
+            for (int r = 0; r < order.length; r++) {
+                int h = r / hd;
+                order[r] = h < qk ? (long) h * hd + head[r % hd] : r;
+            }
+            return Torch.longs(order, new Device(torch.DeviceType.CPU));
+        }
+
+        Tensor headOrder() {
+            int[] head = RotaryEmbedding.headPermutation(cfg.headDim(), cfg.rotaryDim());
+            return Torch.longs(head, new Device(torch.DeviceType.CPU));
+        }
+
+        /** {@code t} with its rows (dim 0) in {@code order} (closed and replaced; null-safe; order closed too). */
+        private Tensor reorder(Tensor t, Tensor order) {
+            if (order == null) {
+                return t;
+            }
+            try (order) {
+                if (t == null) {
+                    return null;
+                }
+                Tensor on = t.is_cpu() ? order : order.to(t.device(), order.scalar_type());
+                Tensor r = torch.index_select(t, 0, on);
+                t.close();
+                if (on != order) {
+                    on.close();
+                }
+                return r;
+            }
+        }
+
         /**
-         * One linear fused from {@code prefixes} along the output dimension. Float parts read {@code P.weight}; GPTQ
-         * parts read {@code P.qweight/qzeros/scales/g_idx}. A bias is required when {@code bias}, else read when present
-         * (GPTQ files carry zero biases for every layer; all-zero ones are dropped).
+         * One linear fused from {@code prefixes} along the output dimension, its output rows then put in {@code order}
+         * (null: as stored). Float parts read {@code P.weight}; GPTQ parts read {@code P.qweight/qzeros/scales/g_idx}. A
+         * bias is required when {@code bias}, else read when present (GPTQ files carry zero biases for every layer;
+         * all-zero ones are dropped).
          */
-        Linear linear(String[] prefixes, long[] outs, long in, boolean bias) {
+        Linear linear(String[] prefixes, long[] outs, long in, boolean bias, Tensor order) {
             boolean quantized = ckpt.find(prefixes[0] + ".qweight").isPresent();
-            Tensor b = biases(prefixes, outs, bias);
+            Tensor b = order == null ? biases(prefixes, outs, bias) : reorder(biases(prefixes, outs, bias), new Tensor(order));
             if (!quantized) {
                 Tensor[] parts = new Tensor[prefixes.length];
                 for (int p = 0; p < prefixes.length; p++) {
                     parts[p] = weight(prefixes[p] + ".weight", outs[p], in);
                 }
-                return Linear.of(cat(0, parts), b, policy, floatDefault);
+                return Linear.of(reorder(cat(0, parts), order), b, policy, floatDefault);
             }
             if (gptq == null) {
                 throw new io.qwenserve.engine.checkpoint.CheckpointException(ckpt.dir() + ": tensor '" + prefixes[0]
@@ -142,9 +194,13 @@ public final class ModelLoader {
                 parts.add(gptqPart(prefixes[p], outs[p], in));
             }
             GptqWeight fused = parts.size() == 1 ? parts.get(0) : GptqWeight.concat(parts);
+            if (fused != null && order != null) {
+                fused = fused.selectOutputs(order);
+                order = null;
+            }
             if (fused == null || !device.is_cpu()) { // act-order parts, or CUDA: dequantize to the compute dtype
-                Tensor w = fused != null ? dequantizeTo(fused)
-                        : cat(0, parts.stream().map(this::dequantizeTo).toArray(Tensor[]::new));
+                Tensor w = reorder(fused != null ? dequantizeTo(fused)
+                        : cat(0, parts.stream().map(this::dequantizeTo).toArray(Tensor[]::new)), order);
                 if (fused == null) {
                     java.util.logging.Logger.getLogger(ModelLoader.class.getName()).fine(() -> prefixes[0]
                             + ": GPTQ act-order parts dequantized to " + precision.cliName());

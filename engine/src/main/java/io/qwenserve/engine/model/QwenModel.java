@@ -9,9 +9,7 @@ import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorArrayRef;
 import org.bytedeco.pytorch.TensorOptional;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -24,7 +22,23 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  *
  * The families differ only in data ({@link ModelConfig}: biases, GQA, q/k norm, NTK/logN, tied embeddings) and in how
  * their checkpoint tensors are named and fused at load: q/k/v become one [q+2kv, d] projection and gate/up one [2F, d]
- * projection, so each layer runs four matrix products.
+ * projection, so each layer runs four matrix products. The q and k rows of the projection are stored in the rotary
+ * embedding's within-head order ({@link RotaryEmbedding#headPermutation}), which makes RoPE one complex product.
+ *
+ * <p>A step is few libtorch calls: its indices and masks reach the device as two buffers ({@link StepInputs}), the
+ * residual stream is updated in place, RoPE rotates q and k in place inside the projection output, whose k and v
+ * columns then go to the cache in one row copy, and attention reads each layer's pool with one gather
+ * ({@link PagedAttention}).
+ *
+ * <p>Measured and left out: libtorch has no fused residual + RMSNorm or SiLU·up for the CPU ({@code _fused_rms_norm}
+ * was no faster than {@code rms_norm} here, 21-24 us against 20-35 us for one token); a LayerNorm over {@code [x, -x]}
+ * (which equals RMSNorm) saved 10 us at one token and lost at 32. TorchScript ({@code torch.compile(String)}): a
+ * prototype of this decode step (0.5B shape, plain {@code torch.linear}) run as one 24-layer script spent 9.1 ms per
+ * step outside the linear layers against 12.4 ms for the same operations called from Java (medians, one process,
+ * loaded machine), but a script compiled from a string reaches {@code aten::} operators only
+ * (the native resolver maps {@code torch.*} and nothing else), not {@code mkldnn::_linear_pointwise} nor
+ * {@code quantized::linear_dynamic}, the fastest kernels above one token; short scripts between the Java-side linear
+ * calls (four per layer) were no faster than these calls. The step stays in Java.
  *
  * <p>Not thread-safe: one engine thread owns a model and its cache. Every tensor made during a step is released before
  * {@link #forward} returns, except the logits it returns.
@@ -34,8 +48,8 @@ public final class QwenModel implements AutoCloseable {
     /** One decoder layer's weights. */
     record Layer(
             Tensor inputNorm,  // [d]
-            Linear qkv,        // [(H + 2 KV) * hd, d], bias when the family has one
-            Tensor qNorm,      // [hd] or null (Qwen3 only)
+            Linear qkv,        // [(H + 2 KV) * hd, d], bias when the family has one; q and k rows in RoPE order
+            Tensor qNorm,      // [hd] or null (Qwen3 only), in RoPE order
             Tensor kNorm,      // [hd] or null
             Linear out,        // [d, H * hd]
             Tensor postNorm,   // [d]
@@ -47,7 +61,7 @@ public final class QwenModel implements AutoCloseable {
     private final Precision precision;
     private final Device device;
     private final RotaryEmbedding rope;
-    private final ScalarType attentionType; // float32 on CPU, where libtorch's bf16 attention kernels are slow
+    private final PagedAttention attention;
     private final Tensor embedding; // [V, d]
     private final Layer[] layers;
     private final Tensor finalNorm; // [d]
@@ -62,8 +76,8 @@ public final class QwenModel implements AutoCloseable {
         this.weightFormat = weightFormat;
         this.precision = precision;
         this.device = device;
-        this.rope = new RotaryEmbedding(cfg);
-        this.attentionType = device.is_cpu() ? ScalarType.Float : precision.scalarType();
+        this.rope = new RotaryEmbedding(cfg, device);
+        this.attention = new PagedAttention(cfg);
         this.embedding = embedding;
         this.layers = layers;
         this.finalNorm = finalNorm;
@@ -123,128 +137,56 @@ public final class QwenModel implements AutoCloseable {
      * per requested position in batch order. The caller closes the result.
      */
     public Tensor forward(ForwardBatch batch, PagedKvCache cache) {
-        try (InferenceMode ignored = new InferenceMode();
-             StepInputs in = new StepInputs(batch, rope, cache.blockSize(), cfg.groupSize(), device)) {
-            Tensor x = torch.index_select(embedding, 0, in.tokens); // [T, d]
+        try (InferenceMode ignored = new InferenceMode(); PointerScope step = new PointerScope()) {
+            StepInputs in = new StepInputs(batch, rope, cache.blockSize(), device);
+            Tensor x = torch.index_select(embedding, 0, in.tokens); // [T, d]: the residual stream
             for (int i = 0; i < layers.length; i++) {
-                Tensor next;
                 try (PointerScope scope = new PointerScope()) {
-                    next = layer(i, x, in, cache);
-                    next.retainReference(); // survives the scope; closed below
+                    layer(layers[i], i, x, in, cache);
                 }
-                x.close();
-                x = next;
             }
-            try (PointerScope scope = new PointerScope()) {
-                Tensor rows = in.logitRows == null ? x : torch.index_select(x, 0, in.logitRows);
-                Tensor logits = lmHead.apply(rmsNorm(rows, finalNorm)).to(ScalarType.Float);
-                logits.retainReference(); // the caller closes it
-                x.close();
-                return logits;
-            }
+            Tensor rows = in.logitRows == null ? x : torch.index_select(x, 0, in.logitRows);
+            Tensor logits = lmHead.apply(rmsNorm(rows, finalNorm)).to(ScalarType.Float);
+            logits.retainReference(); // survives the step's scope; the caller closes it
+            return logits;
         }
     }
 
-    private Tensor layer(int i, Tensor x, StepInputs in, PagedKvCache cache) {
-        Layer l = layers[i];
-        Tensor h = x.add(attention(i, l, rmsNorm(x, l.inputNorm()), in, cache)); // residual
-        return h.add(mlp(l, rmsNorm(h, l.postNorm())));                          // residual
-    }
-
-    private Tensor attention(int layer, Layer l, Tensor h, StepInputs in, PagedKvCache cache) {
-        int t = in.numTokens;
-        int hd = cfg.headDim();
-        Tensor qkv = l.qkv().apply(h); // [T, (H + 2KV) hd]
-        int heads = cfg.numHeads();
-        int kvHeads = cfg.numKvHeads();
-        Tensor qk = qkv.narrow(1, 0, cfg.qSize() + cfg.kvSize()).view(t, heads + kvHeads, hd);
-        Tensor v = qkv.narrow(1, cfg.qSize() + cfg.kvSize(), cfg.kvSize()).view(t, kvHeads, hd);
-        if (l.qNorm() != null) { // Qwen3: per-head RMSNorm of q and k before RoPE
-            qk = torch.cat(new TensorArrayRef(new TensorVector(rmsNorm(qk.narrow(1, 0, heads), l.qNorm()),
-                    rmsNorm(qk.narrow(1, heads, kvHeads), l.kNorm()))), 1);
-        }
-        qk = rotate(qk, in); // queries and keys in one pass
-        Tensor q = qk.narrow(1, 0, heads);
-        Tensor k = qk.narrow(1, heads, kvHeads);
-        if (in.logn != null) { // Qwen v1 logN scaling, queries only, after the keys are cached
-            q = q.mul(in.logn).to(precision.scalarType());
-        }
-        cache.keys(layer).index_copy_(0, in.slots, k);
-        cache.values(layer).index_copy_(0, in.slots, v);
-        Tensor o = attend(layer, q, in, cache); // [T, H hd]
-        return l.out().apply(o);
-    }
-
-    /** Half-split RoPE over the first rotaryDim dims of each head, in float32 as the reference code does. */
-    private Tensor rotate(Tensor x, StepInputs in) {
-        int r = rope.rotaryDim();
-        int hd = cfg.headDim();
-        Tensor xf = x.to(ScalarType.Float);
-        Tensor x1 = xf.narrow(2, 0, r / 2);
-        Tensor x2 = xf.narrow(2, r / 2, r / 2);
-        Tensor o1 = x1.mul(in.cos).sub(x2.mul(in.sin));
-        Tensor o2 = x2.mul(in.cos).add(x1.mul(in.sin));
-        Tensor[] parts = r == hd ? new Tensor[] {o1, o2} : new Tensor[] {o1, o2, xf.narrow(2, r, hd - r)};
-        return torch.cat(new TensorArrayRef(new TensorVector(parts)), 2).to(precision.scalarType());
+    /** One decoder layer: updates the residual stream {@code x} [T, d] in place. */
+    private void layer(Layer l, int i, Tensor x, StepInputs in, PagedKvCache cache) {
+        Tensor qkv = l.qkv().apply(rmsNorm(x, l.inputNorm()));      // [T, (H + 2 KV) hd]
+        x.add_(l.out().apply(attention(l, i, qkv, in, cache)));      // residual
+        Tensor gateUp = l.gateUp().apply(rmsNorm(x, l.postNorm())); // [T, 2F]
+        x.add_(l.down().apply(swiGlu(gateUp)));                      // residual
     }
 
     /**
-     * Attention over the paged cache. K/V rows are gathered through the block tables from the [slots, KV * hd] view of
-     * the pools (a plain row copy), then attended in {@link #attentionType}.
+     * Queries and keys normed (Qwen3) and rotated in place inside {@code qkv}, the new keys and values cached with one
+     * row copy, then attention of the queries over each sequence's cached context: [T, H hd].
      */
-    private Tensor attend(int layer, Tensor q, StepInputs in, PagedKvCache cache) {
-        int kvH = cfg.numKvHeads();
-        int g = cfg.groupSize();
-        int hd = cfg.headDim();
-        Tensor keys = cache.keyRows(layer);
-        Tensor values = cache.valueRows(layer);
-        Tensor decodeOut = null;
-        if (in.numDecode > 0) {
-            int b = in.numDecode;
-            int ctx = in.decodeMaxContext;
-            Tensor qd = in.decodeStart >= 0 ? q.narrow(0, in.decodeStart, b) : torch.index_select(q, 0, in.decodeRows);
-            Tensor kd = gather(keys, in.decodeGather).view(b, ctx, kvH, hd).permute(0, 2, 1, 3);   // [B, KV, ctx, hd]
-            Tensor vd = gather(values, in.decodeGather).view(b, ctx, kvH, hd).permute(0, 2, 1, 3);
-            Tensor qg = qd.reshape(b, kvH, g, hd).to(attentionType);                                // [B, KV, g, hd]
-            decodeOut = sdpa(qg, kd, vd, in.decodeMask).reshape(b, (long) cfg.qSize()).to(precision.scalarType());
-            if (in.prefills.isEmpty() && b == in.numTokens) {
-                return decodeOut;
-            }
+    private Tensor attention(Layer l, int layer, Tensor qkv, StepInputs in, PagedKvCache cache) {
+        long t = in.numTokens;
+        int heads = cfg.numHeads();
+        Tensor qk = qkv.narrow(1, 0, cfg.qSize() + cfg.kvSize()).view(t, heads + cfg.numKvHeads(), cfg.headDim());
+        if (l.qNorm() != null) { // Qwen3: per-head RMSNorm of q and k before RoPE
+            Tensor q = qk.narrow(1, 0, heads);
+            Tensor k = qk.narrow(1, heads, cfg.numKvHeads());
+            q.copy_(rmsNorm(q, l.qNorm()));
+            k.copy_(rmsNorm(k, l.kNorm()));
         }
-        Tensor out = torch.empty(new long[] {in.numTokens, (long) cfg.qSize()}, Torch.options(precision.scalarType(), device), null);
-        if (decodeOut != null) {
-            if (in.decodeStart >= 0) {
-                out.narrow(0, in.decodeStart, in.numDecode).copy_(decodeOut);
-            } else {
-                out.index_copy_(0, in.decodeRows, decodeOut);
-            }
+        rope.rotate(qk, in.freqs);
+        cache.write(layer, in.slots, qkv.narrow(1, cfg.qSize(), 2L * cfg.kvSize()));
+        Tensor q = qkv.narrow(1, 0, cfg.qSize());
+        if (in.logn != null) { // Qwen v1 logN scaling, queries only, after the keys are cached
+            q.mul_(in.logn);
         }
-        for (StepInputs.Prefill p : in.prefills) {
-            int n = p.queryLen();
-            int ctx = p.contextLen();
-            // queries grouped per KV head: [1, KV, g * n, hd], row j * n + i = group member j, query i
-            Tensor qp = q.narrow(0, p.tokenStart(), n).view(n, kvH, g, hd).permute(1, 2, 0, 3).reshape(1, kvH, (long) g * n, hd)
-                    .to(attentionType);
-            Tensor kp = gather(keys, p.gather()).view(ctx, kvH, hd).permute(1, 0, 2).unsqueeze(0);   // [1, KV, ctx, hd]
-            Tensor vp = gather(values, p.gather()).view(ctx, kvH, hd).permute(1, 0, 2).unsqueeze(0);
-            Tensor o = sdpa(qp, kp, vp, p.mask()).view(kvH, g, n, hd).permute(2, 0, 1, 3).reshape(n, (long) cfg.qSize());
-            out.narrow(0, p.tokenStart(), n).copy_(o);
-        }
-        return out;
+        return attention.attend(q, cache.rows(layer), in);
     }
 
-    private Tensor gather(Tensor rows, Tensor index) {
-        return torch.index_select(rows, 0, index).to(attentionType);
-    }
-
-    private static Tensor sdpa(Tensor q, Tensor k, Tensor v, Tensor mask) {
-        return torch.scaled_dot_product_attention(q, k, v, new TensorOptional(mask), 0.0, false, new DoubleOptional(), false);
-    }
-
-    private Tensor mlp(Layer l, Tensor h) {
+    /** SiLU(gate) * up over the [T, 2F] gate/up projection: [T, F]. */
+    private Tensor swiGlu(Tensor gateUp) {
         long f = cfg.intermediateSize();
-        Tensor gu = l.gateUp().apply(h);
-        return l.down().apply(torch.silu(gu.narrow(1, 0, f)).mul(gu.narrow(1, f, f)));
+        return torch.silu(gateUp.narrow(1, 0, f)).mul_(gateUp.narrow(1, f, f));
     }
 
     /** RMSNorm over the last dim (libtorch's fused kernel: normalised and scaled in float32, rounded once). */
@@ -272,6 +214,7 @@ public final class QwenModel implements AutoCloseable {
 
     @Override
     public void close() {
+        rope.close();
         embedding.close();
         finalNorm.close();
         lmHead.close();

@@ -36,7 +36,7 @@ final class WeightLoader {
     /** The tensor in the compute dtype on the target device. */
     Tensor load(TensorInfo t) {
         Tensor host = loadHost(t);
-        if (host.scalar_type() == precision.scalarType() && device.is_cpu()) {
+        if (host.scalar_type().intern() == precision.scalarType() && device.is_cpu()) {
             return host;
         }
         Tensor converted = host.to(device, precision.scalarType());

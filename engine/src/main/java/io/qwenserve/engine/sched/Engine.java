@@ -79,7 +79,7 @@ public final class Engine implements AutoCloseable {
         int blocks = KvCacheSizing.blocks(model.config(), model.model().precision(), config.blockSize(), config.kvCacheTokens(),
                 config.kvCacheBytes(), config.maxBatch(), maxModelLen, KvCacheSizing::availableMemory);
         this.cache = new PagedKvCache(model.config(), blocks, config.blockSize(), model.model().precision(), model.model().device());
-        this.kv = new KvCacheManager(blocks, config.blockSize());
+        this.kv = new KvCacheManager(blocks, config.blockSize(), config.prefixCaching());
         this.intake = new Intake(config.queueSize());
         this.inputs = new InputProcessor(model.tokenizer(), model.chatTemplate(), model.defaults(), model.stopIds(),
                 model.config().vocabSize(), config, maxModelLen, (long) blocks * config.blockSize());
@@ -97,6 +97,11 @@ public final class Engine implements AutoCloseable {
             }
 
             @Override
+            public void prefixLookup(int queried, int hit) {
+                listener.onPrefixCache(queried, hit);
+            }
+
+            @Override
             public boolean token(Sequence s, int index, io.qwenserve.engine.sample.SampleResult r) {
                 return outputs.token(s.output, r.token(), index, r);
             }
@@ -104,7 +109,7 @@ public final class Engine implements AutoCloseable {
             @Override
             public void finished(Sequence s, FinishReason reason, String message) {
                 intake.ended(s.id, s.admitted);
-                outputs.finished(s.output, reason, message, s.outputLength());
+                outputs.finished(s.output, reason, message, s.outputLength(), s.cachedPromptTokens);
             }
         });
         this.runner = new ModelRunner(model.model(), cache,
@@ -247,7 +252,8 @@ public final class Engine implements AutoCloseable {
 
     private EngineStats snapshot() {
         return new EngineStats(scheduler.numRunning(), intake.queued(), scheduler.blocksUsed(), scheduler.blocksTotal(),
-                scheduler.preemptions, scheduler.promptTokens, scheduler.generationTokens, steps, alive, accepting && alive);
+                scheduler.preemptions, scheduler.promptTokens, scheduler.generationTokens, steps, alive, accepting && alive,
+                kv.queries(), kv.hits());
     }
 
     private void run() {

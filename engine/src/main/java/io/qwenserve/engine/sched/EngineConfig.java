@@ -20,10 +20,12 @@ package io.qwenserve.engine.sched;
  * @param maxStepFailures steps in a row that may fail (each failing only its own sequences) before the engine is
  *                        marked failed
  * @param sampling        defaults for sampling fields a request leaves unset (before the model's own)
+ * @param prefixCaching   reuse the K/V of full blocks of a prompt prefix computed before (automatic prefix caching)
  */
 public record EngineConfig(int maxBatch, int maxBatchTokens, int queueSize, int blockSize, long kvCacheBytes,
                            int kvCacheTokens, int maxModelLen, int streamBuffer, int maxPromptTokens, int maxNewTokens,
-                           int maxStopStrings, int maxStopLength, int maxStepFailures, SamplingDefaults sampling) {
+                           int maxStopStrings, int maxStopLength, int maxStepFailures, SamplingDefaults sampling,
+                           boolean prefixCaching) {
 
     /**
      * Server-wide defaults for unset request fields; a null here falls back to the model's generation_config.json.
@@ -46,7 +48,7 @@ public record EngineConfig(int maxBatch, int maxBatchTokens, int queueSize, int 
     }
 
     public static EngineConfig defaults() {
-        return new EngineConfig(64, 512, 1024, 16, 0, 0, 0, 64, 0, 4096, 16, 256, 3, SamplingDefaults.MODEL);
+        return new EngineConfig(64, 512, 1024, 16, 0, 0, 0, 64, 0, 4096, 16, 256, 3, SamplingDefaults.MODEL, true);
     }
 
     public Builder toBuilder() {
@@ -98,6 +100,7 @@ public record EngineConfig(int maxBatch, int maxBatchTokens, int queueSize, int 
         private int maxStopLength;
         private int maxStepFailures;
         private SamplingDefaults sampling;
+        private boolean prefixCaching;
 
         private Builder(EngineConfig c) {
             maxBatch = c.maxBatch;
@@ -114,6 +117,7 @@ public record EngineConfig(int maxBatch, int maxBatchTokens, int queueSize, int 
             maxStopLength = c.maxStopLength;
             maxStepFailures = c.maxStepFailures;
             sampling = c.sampling;
+            prefixCaching = c.prefixCaching;
         }
 
         public Builder maxBatch(int v) { maxBatch = v; return this; }
@@ -130,10 +134,12 @@ public record EngineConfig(int maxBatch, int maxBatchTokens, int queueSize, int 
         public Builder maxStopLength(int v) { maxStopLength = v; return this; }
         public Builder maxStepFailures(int v) { maxStepFailures = v; return this; }
         public Builder sampling(SamplingDefaults v) { sampling = v; return this; }
+        public Builder prefixCaching(boolean v) { prefixCaching = v; return this; }
 
         public EngineConfig build() {
             return new EngineConfig(maxBatch, maxBatchTokens, queueSize, blockSize, kvCacheBytes, kvCacheTokens, maxModelLen,
-                    streamBuffer, maxPromptTokens, maxNewTokens, maxStopStrings, maxStopLength, maxStepFailures, sampling);
+                    streamBuffer, maxPromptTokens, maxNewTokens, maxStopStrings, maxStopLength, maxStepFailures, sampling,
+                    prefixCaching);
         }
     }
 }

@@ -16,6 +16,9 @@ public interface EngineListener {
 
     default void onPromptTokens(int tokens) {}
 
+    /** A sequence looked its {@code queried} known tokens up in the prefix cache and found {@code hit} of them. */
+    default void onPrefixCache(int queried, int hit) {}
+
     /**
      * One step ran: {@code numSeqs} sequences, {@code numTokens} tokens ({@code numDecode} of them one-token decodes),
      * {@code forwardNanos} in the model runner (forward pass and sampling) of {@code stepNanos} for the whole step.

@@ -78,7 +78,7 @@ final class OutputProcessor {
     }
 
     /** Emits held-back text and the final event. {@code message} is null for normal ends. */
-    void finished(Output o, FinishReason reason, String message, int completionTokens) {
+    void finished(Output o, FinishReason reason, String message, int completionTokens, int cachedPromptTokens) {
         if (reason != FinishReason.STOP_STRING) {
             String tail = o.detokenizer.finish();
             if (!tail.isEmpty()) {
@@ -91,7 +91,8 @@ final class OutputProcessor {
         GenerationEvent.Timings t = new GenerationEvent.Timings(scheduled - o.submittedNanos,
                 o.firstTokenNanos == 0 ? 0 : first - o.submittedNanos, end - first, end - o.submittedNanos);
         boolean normal = reason == FinishReason.STOP || reason == FinishReason.STOP_STRING || (reason == FinishReason.LENGTH && message == null);
-        o.stream.offer(new GenerationEvent.Final(reason, new GenerationEvent.Usage(o.promptTokens, completionTokens), t,
+        o.stream.offer(new GenerationEvent.Final(reason, new GenerationEvent.Usage(o.promptTokens, completionTokens,
+                Math.max(0, cachedPromptTokens)), t,
                 normal ? null : message));
         listener.onFinished(reason, end - o.submittedNanos, o.promptTokens, completionTokens);
     }

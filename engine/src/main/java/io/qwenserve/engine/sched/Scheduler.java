@@ -42,6 +42,9 @@ final class Scheduler {
         /** A sequence was preempted (its blocks freed; it waits to be recomputed). */
         default void preempted(Sequence s) {}
 
+        /** A sequence starting from nothing computed looked its known tokens up in the prefix cache. */
+        default void prefixLookup(int queried, int hit) {}
+
         /**
          * A token was appended to the sequence's output at {@code index}; returns true when it completed a stop string
          * (the sequence then ends with STOP_STRING).
@@ -149,9 +152,20 @@ final class Scheduler {
                 finish(s, FinishReason.LENGTH, "the KV cache cannot hold this sequence");
                 continue;
             }
+            int hit = kv.matchPrefix(s); // a waiting sequence has nothing computed (new, or preempted)
+            s.computed = hit;
             int n = Math.min(s.known() - s.computed, budget);
             if (!kv.cover(s, s.computed + n)) {
+                kv.free(s); // give claimed blocks back; the next attempt looks them up again
+                s.computed = 0;
                 break;
+            }
+            if (kv.prefixCaching()) {
+                kv.countLookup(s.known(), hit);
+                sink.prefixLookup(s.known(), hit);
+            }
+            if (s.cachedPromptTokens < 0) {
+                s.cachedPromptTokens = Math.min(hit, s.prompt.length);
             }
             waiting.poll();
             s.status = Sequence.Status.RUNNING;
@@ -210,6 +224,7 @@ final class Scheduler {
                 continue;
             }
             s.computed += e.numTokens();
+            kv.cacheFullBlocks(s);
             if (r != null) {
                 accept(s, r);
             }
@@ -280,26 +295,33 @@ final class Scheduler {
     }
 
     /**
-     * Checks the block accounting: blocks held by sequences equal blocks in use, no block is held twice, and only
-     * running sequences hold blocks. For tests; O(blocks).
+     * Checks the block accounting: each block's reference count is the number of sequences holding it, blocks held
+     * equal blocks in use, no sequence holds a block twice, and only running sequences hold blocks. For tests;
+     * O(blocks).
      */
     void checkInvariants() {
-        Set<Integer> seen = new HashSet<>();
+        Map<Integer, Integer> holders = new HashMap<>();
         for (Sequence s : byId.values()) {
             if (s.status != Sequence.Status.RUNNING && !s.blocks.isEmpty()) {
                 throw new IllegalStateException(s + " holds blocks but is not running");
             }
+            if (new HashSet<>(s.blocks).size() != s.blocks.size()) {
+                throw new IllegalStateException(s + " holds a block twice");
+            }
             for (int b : s.blocks) {
-                if (!seen.add(b)) {
-                    throw new IllegalStateException("block " + b + " held twice");
-                }
+                holders.merge(b, 1, Integer::sum);
             }
             if (s.status == Sequence.Status.RUNNING && s.blocks.size() < kv.blocksFor(s.computed)) {
                 throw new IllegalStateException(s + " has fewer blocks than computed tokens need");
             }
         }
-        if (seen.size() != kv.used()) {
-            throw new IllegalStateException(seen.size() + " blocks held by sequences but " + kv.used() + " in use");
+        holders.forEach((b, n) -> {
+            if (kv.refCount(b) != n) {
+                throw new IllegalStateException("block " + b + " held by " + n + " sequences but counts " + kv.refCount(b) + " references");
+            }
+        });
+        if (holders.size() != kv.used()) {
+            throw new IllegalStateException(holders.size() + " blocks held by sequences but " + kv.used() + " in use");
         }
     }
 

@@ -35,6 +35,8 @@ final class Sequence {
     private int outputLen;
     int computed;
     final List<Integer> blocks = new ArrayList<>();
+    final List<Long> chain = new ArrayList<>(); // cache ids naming the contents of its first full blocks (prefix caching)
+    int cachedPromptTokens = -1;  // prompt tokens found in the prefix cache when first admitted (-1: not yet admitted)
     Status status = Status.WAITING;
     boolean admitted;            // scheduled at least once (left the waiting queue for the first time)
     int preemptions;

@@ -60,7 +60,7 @@ public final class TrainModel implements AutoCloseable {
         this.layers = layers;
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
-        this.rope = new RotaryEmbedding(cfg);
+        this.rope = new RotaryEmbedding(cfg, device); // its host-side tables only (fill)
         this.attentionType = device.is_cpu() ? ScalarType.Float : dtype;
     }
 
@@ -213,6 +213,7 @@ public final class TrainModel implements AutoCloseable {
 
     @Override
     public void close() {
+        rope.close();
         embedding.close();
         if (lmHead != embedding) {
             lmHead.close();

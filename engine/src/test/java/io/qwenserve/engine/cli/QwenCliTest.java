@@ -112,7 +112,7 @@ class QwenCliTest {
         JsonNode j = OM.readTree(single.out());
         for (String f : List.of("prefill_tokens_per_s", "decode_tokens_per_s", "decode_tokens_per_s_median_step",
                 "matmul_bound_tokens_per_s", "efficiency", "efficiency_median_step", "bandwidth_fraction", "rss_growth_pct", "rss_growth_after_first_quarter_pct", "anon_rss_growth_pct", "native_rss_growth_pct", "baseline_linear_tokens_per_s",
-                "speedup_vs_baseline")) {
+                "speedup_vs_baseline", "threads", "step_ms_p50", "linear_ms_p50", "linear_ms_bound", "step_ms_outside_linears", "forward_ms_outside_linears")) {
             assertTrue(j.get(f).isNumber(), f + " in " + j);
         }
         assertEquals(4, j.get("rss_mb_by_quarter").size(), j.toString());
@@ -124,7 +124,8 @@ class QwenCliTest {
         assertEquals(2, results.get(1).get("concurrency").asInt());
         assertEquals(8, results.get(1).get("output_tokens").asInt());
         for (String f : List.of("output_tokens_per_s", "ttft_ms_p50", "ttft_ms_p99", "itl_ms_p50", "itl_ms_p99", "kv_usage_max",
-                "matmul_bound_tokens_per_s", "efficiency", "step_efficiency")) {
+                "matmul_bound_tokens_per_s", "efficiency", "step_efficiency", "decode_tokens_per_s", "step_ms_p50", "linear_ms_p50",
+                "step_ms_outside_linears", "forward_ms_outside_linears")) {
             assertTrue(results.get(1).get(f).isNumber(), f + " in " + results.get(1));
         }
         assertEquals(4, results.get(1).get("rss_mb_by_quarter").size(), results.get(1).toString());
@@ -133,8 +134,13 @@ class QwenCliTest {
 
     @Test
     void infoChecksTheCpu() {
+        Run one = run("", "info", "--threads", "1");
+        assertEquals(0, one.exit(), one.err());
+        assertTrue(one.out().contains("threads: 1\n"), one.out());
         Run r = run("", "info");
         assertEquals(0, r.exit(), r.err());
+        // every processor the process may run on unless --threads says otherwise
+        assertTrue(r.out().contains("threads: " + Runtime.getRuntime().availableProcessors() + "\n"), r.out());
         assertTrue(r.out().contains("mkldnn: "), r.out());
         assertTrue(r.out().contains("cpu: ok"), r.out());
     }

@@ -37,7 +37,27 @@ class KernelPolicyTest {
     @Test
     void defaults() {
         assertEquals(KernelPolicy.single(LinearKernel.PLAIN), KernelPolicy.defaultFor(false, Precision.BF16, Quantization.NONE, true));
-        assertEquals(KernelPolicy.single(LinearKernel.INT8_FBGEMM), KernelPolicy.defaultFor(true, Precision.BF16, Quantization.INT8, false));
+        // int8: measured at load between fbgemm's dynamic int8 and weight-only int8
+        KernelPolicy int8 = KernelPolicy.defaultFor(true, Precision.BF16, Quantization.INT8, false);
+        assertTrue(int8.isMeasured());
+        assertEquals(java.util.EnumSet.of(LinearKernel.INT8_FBGEMM, LinearKernel.INT8_WEIGHT_ONLY), int8.kernels());
         assertEquals(KernelPolicy.single(LinearKernel.INT4_PACKED), KernelPolicy.defaultFor(true, Precision.BF16, Quantization.NONE, true));
+    }
+
+    @Test
+    void measuredPolicies() {
+        assertSame(KernelPolicy.AUTO, KernelPolicy.parse("auto"));
+        assertEquals("auto", KernelPolicy.AUTO.toString());
+        KernelPolicy p = KernelPolicy.parse("auto:int8wo, int8");
+        assertTrue(p.isMeasured());
+        assertEquals("auto:INT8_FBGEMM,INT8_WEIGHT_ONLY", p.toString());
+        assertEquals(p, KernelPolicy.parse(p.toString()));
+        assertEquals(KernelPolicy.measured(KernelPolicy.candidatesFor(Quantization.INT8, false)),
+                KernelPolicy.AUTO.resolveAuto(true, Quantization.INT8, false));
+        assertEquals(java.util.EnumSet.of(LinearKernel.INT4_PACKED, LinearKernel.ONEDNN_PREPACKED),
+                KernelPolicy.AUTO.resolveAuto(true, Quantization.NONE, true).kernels());
+        assertEquals(KernelPolicy.single(LinearKernel.PLAIN), KernelPolicy.AUTO.resolveAuto(false, Quantization.NONE, false));
+        assertFalse(KernelPolicy.parse("1:GEMV,*:ONEDNN_PREPACKED").isMeasured());
+        assertThrows(IllegalArgumentException.class, () -> KernelPolicy.parse("auto:"));
     }
 }

@@ -36,6 +36,10 @@ class ModelVsReferenceTest {
         // Qwen v1 with a short training context: dynamic NTK (alpha 3 for 24..32 tokens... ) and logN are active
         out.add(Arguments.of("qwen-s16-f32", RandomCheckpoint.Spec.tiny(Architecture.QWEN).withSeqLength(16)));
         out.add(Arguments.of("qwen-s16-f16", RandomCheckpoint.Spec.tiny(Architecture.QWEN).withSeqLength(16).withDtype(DType.F16)));
+        // an MLP of 176 (gate/up 352 rows, down 176 inputs): fp32 oneDNN used to get these wrong
+        RandomCheckpoint.Spec t = RandomCheckpoint.Spec.tiny(Architecture.QWEN2);
+        out.add(Arguments.of("qwen2-mlp176-f32", new RandomCheckpoint.Spec(t.arch(), t.layers(), t.hidden(), t.heads(), t.kvHeads(),
+                t.headDim(), 176, t.vocab(), t.seqLength(), t.dtype(), t.shards(), t.seed(), t.tieEmbeddings())));
         return out.stream();
     }
 

@@ -26,33 +26,37 @@ import org.junit.jupiter.api.Test;
 class SchedulerTest {
     private static final int STOP = 7;
 
-    /** Rebuilds each sequence's computed tokens from the step values and picks next = hash(all of them). */
+    /**
+     * A fake model over a fake KV cache: each step writes its tokens into the slots its block tables name, and a
+     * sequence's next token is a hash of every token its block table reads back for positions 0..end. Wrong tokens,
+     * positions, block tables, or a shared block that does not hold what its sharer expects change the output.
+     */
     static final class FakeRunner {
-        final Map<String, List<Integer>> computed = new HashMap<>();
+        final int[] slots = new int[1 << 16];
         final List<SchedulerOutput> steps = new ArrayList<>();
 
         ModelRunnerOutput execute(SchedulerOutput out) {
             steps.add(out);
             List<SampleResult> sampled = new ArrayList<>();
             for (SchedulerOutput.Entry e : out.entries()) {
-                List<Integer> seen = computed.computeIfAbsent(e.requestId(), k -> new ArrayList<>());
-                if (e.past() == 0) {
-                    seen.clear(); // first prefill, or a recompute after preemption
-                }
-                assertEquals(seen.size(), e.past(), e.requestId() + ": a step must start where the last one ended");
-                assertTrue(e.blockTable().length * 16L >= e.past() + e.numTokens(), "the block table covers the step");
-                for (int t : e.tokens()) {
-                    seen.add(t);
+                int end = e.past() + e.numTokens();
+                assertTrue(e.blockTable().length * 16L >= end, "the block table covers the step");
+                for (int i = 0; i < e.numTokens(); i++) {
+                    slots[slot(e.blockTable(), e.past() + i)] = e.tokens()[i];
                 }
                 if (e.sample()) {
                     long h = 1469598103934665603L;
-                    for (int t : seen) {
-                        h = (h ^ t) * 1099511628211L;
+                    for (int p = 0; p < end; p++) {
+                        h = (h ^ slots[slot(e.blockTable(), p)]) * 1099511628211L;
                     }
                     sampled.add(SampleResult.of(100 + (int) Math.floorMod(h, 5000L)));
                 }
             }
             return new ModelRunnerOutput(sampled);
+        }
+
+        static int slot(int[] blockTable, int position) {
+            return blockTable[position / 16] * 16 + position % 16;
         }
     }
 
@@ -123,8 +127,9 @@ class SchedulerTest {
         return out;
     }
 
-    static Map<String, List<Integer>> generate(List<int[]> prompts, int maxTokens, EngineConfig cfg, int blocks, RecordingSink sink) {
-        Scheduler s = new Scheduler(cfg, new KvCacheManager(blocks, 16), sink);
+    static Map<String, List<Integer>> generate(List<int[]> prompts, int maxTokens, EngineConfig cfg, int blocks, boolean caching,
+                                                RecordingSink sink) {
+        Scheduler s = new Scheduler(cfg, new KvCacheManager(blocks, 16, caching), sink);
         for (int i = 0; i < prompts.size(); i++) {
             s.add(seq("r" + i, prompts.get(i), maxTokens, 0));
         }
@@ -136,9 +141,9 @@ class SchedulerTest {
     @Test
     void preemptionAndChunkingNeverChangeTheOutput() {
         List<int[]> prompts = prompts(12, 1);
-        Map<String, List<Integer>> roomy = generate(prompts, 20, config(64, 512), 1000, new RecordingSink());
+        Map<String, List<Integer>> roomy = generate(prompts, 20, config(64, 512), 1000, false, new RecordingSink());
         RecordingSink tight = new RecordingSink();
-        Map<String, List<Integer>> cramped = generate(prompts, 20, config(8, 24), 6, tight);
+        Map<String, List<Integer>> cramped = generate(prompts, 20, config(8, 24), 6, true, tight);
         assertTrue(tight.preempted > 0, "6 blocks of 16 cannot hold 8 sequences of up to 80 tokens");
         assertEquals(roomy.keySet(), cramped.keySet());
         roomy.forEach((id, t) -> assertEquals(t, cramped.get(id), id));
@@ -146,7 +151,7 @@ class SchedulerTest {
 
     @Test
     void decodesComeFirstAndTheTokenBudgetChunksPrefills() {
-        Scheduler s = new Scheduler(config(4, 10), new KvCacheManager(100, 16), new RecordingSink());
+        Scheduler s = new Scheduler(config(4, 10), new KvCacheManager(100, 16, true), new RecordingSink());
         FakeRunner runner = new FakeRunner();
         s.add(seq("short", new int[] {101, 102}, 50, 0));
         SchedulerOutput prefill = s.schedule(); // "short": its 2-token prompt, then it decodes
@@ -168,7 +173,7 @@ class SchedulerTest {
     @Test
     void higherPriorityIsAdmittedFirst() {
         RecordingSink sink = new RecordingSink();
-        Scheduler s = new Scheduler(config(1, 64), new KvCacheManager(100, 16), sink);
+        Scheduler s = new Scheduler(config(1, 64), new KvCacheManager(100, 16, true), sink);
         s.add(seq("low", new int[] {101}, 3, 5));
         s.add(seq("high", new int[] {102}, 3, 0));
         s.add(seq("low-older-than-mid", new int[] {103}, 3, 5));
@@ -181,7 +186,7 @@ class SchedulerTest {
     void stopIdsStopStringsAndMaxTokensEndSequences() {
         RecordingSink sink = new RecordingSink();
         sink.stopString = t -> t.size() == 3;
-        Scheduler s = new Scheduler(config(8, 64), new KvCacheManager(100, 16), sink);
+        Scheduler s = new Scheduler(config(8, 64), new KvCacheManager(100, 16, true), sink);
         Sequence stopString = seq("stop-string", new int[] {101, 102}, 10, 0);
         Sequence length = seq("length", new int[] {101, 103}, 2, 0);
         s.add(stopString);
@@ -193,7 +198,7 @@ class SchedulerTest {
         assertEquals(2, length.outputLength());
 
         RecordingSink stops = new RecordingSink();
-        Scheduler t = new Scheduler(config(8, 64), new KvCacheManager(100, 16), stops);
+        Scheduler t = new Scheduler(config(8, 64), new KvCacheManager(100, 16, true), stops);
         Sequence stopId = seq("stop-id", new int[] {101}, 10, 0);
         t.add(stopId);
         SchedulerOutput out = t.schedule();
@@ -206,7 +211,7 @@ class SchedulerTest {
     @Test
     void cancelDeadlineAndAFailedStepFreeTheirBlocks() {
         RecordingSink sink = new RecordingSink();
-        Scheduler s = new Scheduler(config(8, 64), new KvCacheManager(100, 16), sink);
+        Scheduler s = new Scheduler(config(8, 64), new KvCacheManager(100, 16, true), sink);
         FakeRunner runner = new FakeRunner();
         s.add(seq("cancelled", new int[40], 100, 0));
         s.add(seq("failed", new int[20], 100, 0));
@@ -231,7 +236,7 @@ class SchedulerTest {
     @Test
     void aSequenceLargerThanTheWholeCacheEndsWithLength() {
         RecordingSink sink = new RecordingSink();
-        Scheduler s = new Scheduler(config(8, 512), new KvCacheManager(2, 16), sink);
+        Scheduler s = new Scheduler(config(8, 512), new KvCacheManager(2, 16, true), sink);
         s.add(seq("huge", new int[40], 5, 0));
         s.add(seq("fits", new int[] {101}, 3, 0));
         runToEnd(s, new FakeRunner());
@@ -241,9 +246,68 @@ class SchedulerTest {
         assertEquals(3, sink.tokens.get("fits").size());
     }
 
+    /** Groups of prompts that share a prefix (some a whole number of blocks long, some not), with different tails. */
+    static List<int[]> sharedPrefixPrompts(long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<int[]> out = new ArrayList<>();
+        for (int group = 0; group < 4; group++) {
+            int[] prefix = r.ints(group == 0 ? 32 : 10 + r.nextInt(40), 100, 5000).toArray();
+            for (int i = 0; i < 4; i++) {
+                int[] tail = r.ints(i == 3 ? 0 : 1 + r.nextInt(20), 100, 5000).toArray();
+                int[] p = Arrays.copyOf(prefix, prefix.length + tail.length);
+                System.arraycopy(tail, 0, p, prefix.length, tail.length);
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void prefixCachingNeverChangesTheOutputAndSkipsSharedBlocks() {
+        List<int[]> prompts = sharedPrefixPrompts(5);
+        Map<String, List<Integer>> plain = generate(prompts, 12, config(3, 40), 1000, false, new RecordingSink());
+        RecordingSink sink = new RecordingSink();
+        Scheduler s = new Scheduler(config(3, 40), new KvCacheManager(1000, 16, true), sink);
+        for (int i = 0; i < prompts.size(); i++) {
+            s.add(seq("r" + i, prompts.get(i), 12, 0));
+        }
+        FakeRunner runner = new FakeRunner();
+        runToEnd(s, runner);
+        plain.forEach((id, t) -> assertEquals(t, sink.tokens.get(id), id));
+        long computed = runner.steps.stream().mapToLong(SchedulerOutput::numTokens).sum();
+        long uncached = prompts.stream().mapToLong(p -> p.length + 11).sum();
+        assertTrue(computed < uncached, "shared prefixes were computed once: " + computed + " of " + uncached + " tokens");
+    }
+
+    @Test
+    void preemptedSequencesRestartFromTheirCachedBlocks() {
+        List<int[]> prompts = prompts(12, 9);
+        RecordingSink tight = new RecordingSink();
+        Map<String, List<Integer>> cramped = generate(prompts, 20, config(8, 24), 7, true, tight);
+        assertTrue(tight.preempted > 0);
+        Map<String, List<Integer>> roomy = generate(prompts, 20, config(64, 512), 1000, false, new RecordingSink());
+        roomy.forEach((id, t) -> assertEquals(t, cramped.get(id), id));
+    }
+
+    @Test
+    void aPromptThatIsAllCachedStillComputesItsLastToken() {
+        Scheduler s = new Scheduler(config(8, 64), new KvCacheManager(100, 16, true), new RecordingSink());
+        FakeRunner runner = new FakeRunner();
+        int[] prompt = new int[32];
+        Arrays.fill(prompt, 101);
+        s.add(seq("first", prompt, 2, 0));
+        runToEnd(s, runner);
+        s.add(seq("again", prompt, 2, 0));
+        SchedulerOutput step = s.schedule();
+        SchedulerOutput.Entry e = step.entries().get(0);
+        assertEquals(16, e.past(), "one full block from the cache; the block of the last token is computed");
+        assertEquals(16, e.numTokens());
+        assertEquals(s.blocksUsed(), 2);
+    }
+
     @Test
     void stepValuesAreCopiesTheSchedulerKeepsToItself() {
-        Scheduler s = new Scheduler(config(8, 64), new KvCacheManager(100, 16), new RecordingSink());
+        Scheduler s = new Scheduler(config(8, 64), new KvCacheManager(100, 16, true), new RecordingSink());
         Sequence a = seq("a", new int[] {101, 102, 103}, 5, 0);
         s.add(a);
         SchedulerOutput out = s.schedule();

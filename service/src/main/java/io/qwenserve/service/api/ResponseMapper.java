@@ -46,7 +46,8 @@ public final class ResponseMapper {
                     .setMessage(f.message() != null ? f.message() : "engine failure").setRetryable(true)).build();
         }
         Final.Builder fb = Final.newBuilder().setSeq(seq++).setFinishReason(finishReason(f.reason()))
-                .setUsage(Usage.newBuilder().setPromptTokens(f.usage().promptTokens()).setCompletionTokens(f.usage().completionTokens()))
+                .setUsage(Usage.newBuilder().setPromptTokens(f.usage().promptTokens()).setCompletionTokens(f.usage().completionTokens())
+                        .setCachedPromptTokens(f.usage().cachedPromptTokens()))
                 .setTimings(Timings.newBuilder().setQueueMs(f.timings().queueNanos() / 1e6).setTtftMs(f.timings().ttftNanos() / 1e6)
                         .setDecodeMs(f.timings().decodeNanos() / 1e6).setTotalMs(f.timings().totalNanos() / 1e6));
         if (f.message() != null) {

@@ -103,6 +103,12 @@ public interface QwenConfig {
 
         /** Engine steps in a row that may fail (each ending only its own requests) before the engine is marked failed. */
         OptionalInt maxStepFailures();
+
+        /** Automatic prefix caching: full KV blocks of a prompt prefix computed before are reused. */
+        Optional<Boolean> prefixCaching();
+
+        /** libtorch intra-op threads (unset or 0: every processor the process may run on). */
+        OptionalInt threads();
     }
 
     /** Server-wide defaults for unset request parameters; unset here falls back to the model's generation_config.json. */

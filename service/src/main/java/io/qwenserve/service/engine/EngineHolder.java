@@ -9,6 +9,7 @@ import io.qwenserve.engine.model.LinearKernel;
 import io.qwenserve.engine.model.ModelOptions;
 import io.qwenserve.engine.model.Precision;
 import io.qwenserve.engine.model.Quantization;
+import io.qwenserve.engine.model.TorchRuntime;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sched.EngineConfig;
 import io.qwenserve.service.config.QwenConfig;
@@ -70,16 +71,17 @@ public class EngineHolder {
             ModelOptions options = new ModelOptions(Precision.parse(config.model().dtype()), config.model().device(),
                     config.model().kernel().map(LinearKernel::parse).orElse(null), true,
                     Quantization.parse(config.model().quantize()),
-                    config.model().kernelPolicy().filter(p -> !p.isBlank()).map(KernelPolicy::parse).orElse(null));
+                    config.model().kernelPolicy().filter(p -> !p.isBlank()).map(KernelPolicy::parse).orElse(null),
+                    config.engine().threads().orElse(0));
             LoadedModel model = LoadedModel.load(dir, options);
             engine = new Engine(model, engineConfig(config), metrics);
             metrics.bind(engine);
             state = State.READY;
             ready.complete(engine);
             io.qwenserve.engine.api.ModelInfo info = engine.modelInfo();
-            LOG.infof("model %s (%s, %s on %s, weights %s, kernels %s) ready in %.1f s; max model length %d tokens",
+            LOG.infof("model %s (%s, %s on %s, weights %s, kernels %s, %d threads) ready in %.1f s; max model length %d tokens",
                     info.name(), info.architecture(), info.dtype(), info.device(), info.weightFormat(), info.kernelPolicy(),
-                    (System.nanoTime() - t0) / 1e9, info.maxModelLen());
+                    TorchRuntime.threads(), (System.nanoTime() - t0) / 1e9, info.maxModelLen());
         } catch (Throwable t) {
             failure = t.getMessage() != null ? t.getMessage() : t.toString();
             state = State.FAILED;
@@ -106,6 +108,7 @@ public class EngineHolder {
         e.maxStopStrings().ifPresent(b::maxStopStrings);
         e.maxStopLength().ifPresent(b::maxStopLength);
         e.maxStepFailures().ifPresent(b::maxStepFailures);
+        e.prefixCaching().ifPresent(b::prefixCaching);
         QwenConfig.Sampling s = config.sampling();
         return b.sampling(new EngineConfig.SamplingDefaults(
                 boxed(s.temperature()), boxed(s.topP()), s.topK().isPresent() ? s.topK().getAsInt() : null,

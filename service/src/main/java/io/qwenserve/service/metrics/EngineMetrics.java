@@ -31,6 +31,8 @@ public class EngineMetrics implements EngineListener {
     private Counter promptTokens;
     private Counter generationTokens;
     private Counter preemptions;
+    private Counter prefixQueries;
+    private Counter prefixHits;
     private final Map<FinishReason, Counter> success = new EnumMap<>(FinishReason.class);
 
     @jakarta.annotation.PostConstruct
@@ -41,6 +43,9 @@ public class EngineMetrics implements EngineListener {
         promptTokens = Counter.builder("qwen.prompt_tokens").description("Prompt tokens processed").register(registry);
         generationTokens = Counter.builder("qwen.generation_tokens").description("Tokens generated").register(registry);
         preemptions = Counter.builder("qwen.num_preemptions").description("Sequences preempted for lack of KV blocks").register(registry);
+        prefixQueries = Counter.builder("qwen.prefix_cache_queries").description("Prompt tokens looked up in the prefix cache")
+                .register(registry);
+        prefixHits = Counter.builder("qwen.prefix_cache_hits").description("Prompt tokens found in the prefix cache").register(registry);
         for (FinishReason r : FinishReason.values()) {
             success.put(r, Counter.builder("qwen.request_success").description("Requests finished, by finish reason")
                     .tag("finish_reason", r.wireName()).register(registry));
@@ -62,6 +67,12 @@ public class EngineMetrics implements EngineListener {
                 .description("Fraction of KV-cache blocks in use (0..1)").register(registry);
         Gauge.builder("qwen.kv_cache_blocks_total", engine, e -> e.stats().kvBlocksTotal())
                 .description("KV-cache blocks").register(registry);
+    }
+
+    @Override
+    public void onPrefixCache(int queried, int hit) {
+        prefixQueries.increment(queried);
+        prefixHits.increment(hit);
     }
 
     @Override

@@ -26,6 +26,7 @@ final class Generations {
     static final class UsageCounter {
         private final int n;
         private int prompt;
+        private int cachedPrompt;
         private int completion;
 
         UsageCounter(int n) {
@@ -34,11 +35,12 @@ final class Generations {
 
         void add(int index, GenerationEvent.Final f) {
             prompt += index % n == 0 ? f.usage().promptTokens() : 0;
+            cachedPrompt += index % n == 0 ? f.usage().cachedPromptTokens() : 0;
             completion += f.usage().completionTokens();
         }
 
         Usage usage() {
-            return Usage.of(prompt, completion);
+            return Usage.of(prompt, completion, cachedPrompt);
         }
     }
 

@@ -154,6 +154,18 @@ class InferenceGrpcServiceTest {
     }
 
     @Test
+    void theFinalUsageCountsPromptTokensFromThePrefixCache() {
+        GenerateRequest req = GenerateRequest.newBuilder().setPrompt("The quick brown fox jumps over the lazy dog. ".repeat(8))
+                .setSampling(SamplingParams.newBuilder().setTemperature(0).setMaxTokens(2)).build();
+        List<GenerateResponse> first = GrpcTestClient.collect(client.blocking().generate(req));
+        List<GenerateResponse> second = GrpcTestClient.collect(client.blocking().generate(req));
+        var usage = second.get(second.size() - 1).getFinal().getUsage();
+        assertEquals(0, first.get(first.size() - 1).getFinal().getUsage().getCachedPromptTokens() % 16);
+        assertTrue(usage.getCachedPromptTokens() > 0 && usage.getCachedPromptTokens() < usage.getPromptTokens(),
+                "cached " + usage.getCachedPromptTokens() + " of " + usage.getPromptTokens());
+    }
+
+    @Test
     void anExpiredDeadlineEndsTheRequest() throws Exception {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> GrpcTestClient.collect(
                 client.blocking().withDeadlineAfter(300, TimeUnit.MILLISECONDS).chat(GrpcTestClient.chat("late", "long", 4000))));

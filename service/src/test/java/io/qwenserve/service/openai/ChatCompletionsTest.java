@@ -76,6 +76,23 @@ class ChatCompletionsTest {
     }
 
     @Test
+    void aRepeatedLongPromptIsServedFromThePrefixCache() {
+        String system = "You answer questions about the JVM. ".repeat(12); // several full KV blocks of one prompt
+        String body = "{\"messages\": [{\"role\": \"system\", \"content\": \"" + system + "\"},"
+                + " {\"role\": \"user\", \"content\": \"What is a safepoint?\"}], \"temperature\": 0, \"max_tokens\": 2}";
+        double hitsBefore = registry.get("qwen.prefix_cache_hits").counter().count();
+        given().contentType(ContentType.JSON).body(body).when().post("/v1/chat/completions").then().statusCode(200);
+        JsonPath again = given().contentType(ContentType.JSON).body(body).when().post("/v1/chat/completions")
+                .then().statusCode(200).extract().jsonPath();
+        int prompt = again.getInt("usage.prompt_tokens");
+        int cached = again.getInt("usage.prompt_tokens_details.cached_tokens");
+        assertTrue(cached >= prompt - 16 && cached < prompt, "all full blocks but the last token's: " + cached + " of " + prompt);
+        assertTrue(registry.get("qwen.prefix_cache_hits").counter().count() >= hitsBefore + cached);
+        String metrics = given().get("/q/metrics").asString();
+        assertTrue(metrics.contains("qwen_prefix_cache_queries_total") && metrics.contains("qwen_prefix_cache_hits_total"), metrics);
+    }
+
+    @Test
     void aStreamedChatCompletionSaysTheSameAsTheWholeOne() throws Exception {
         String whole = given().contentType(ContentType.JSON).body(chat("")).when().post("/v1/chat/completions")
                 .then().statusCode(200).extract().jsonPath().getString("choices[0].message.content");
