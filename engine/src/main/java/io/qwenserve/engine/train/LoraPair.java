@@ -57,7 +57,7 @@ public record LoraPair(Tensor a, Tensor b, double scale, double dropout) impleme
     }
 
     private static Tensor cast(Tensor t, ScalarType dt) {
-        return t.scalar_type() == dt ? t : t.to(dt);
+        return TensorIO.sameType(t.scalar_type(), dt) ? t : t.to(dt);
     }
 
     @Override

@@ -37,6 +37,14 @@ public final class TensorIO {
         };
     }
 
+    /**
+     * Whether two scalar types are the same. Compare by value: a {@code ScalarType} a tensor returns is not always the
+     * enum's own constant (JavaCPP makes a fresh object), so {@code ==} can say false for equal types.
+     */
+    public static boolean sameType(ScalarType a, ScalarType b) {
+        return a.value == b.value;
+    }
+
     /** The tensor as stored, copied window by window from the mapped file. */
     public static Tensor read(TensorInfo t) {
         ScalarType stored;
@@ -63,7 +71,7 @@ public final class TensorIO {
     /** The tensor in {@code type} (a float tensor of the checkpoint, converted). */
     public static Tensor read(TensorInfo t, ScalarType type) {
         Tensor host = read(t);
-        if (host.scalar_type() == type) {
+        if (sameType(host.scalar_type(), type)) {
             return host;
         }
         Tensor converted = host.to(type);

@@ -83,7 +83,7 @@ public final class TrainLinear implements AutoCloseable {
     }
 
     private static Tensor cast(Tensor t, ScalarType dt) {
-        return t.scalar_type() == dt ? t : t.to(dt);
+        return TensorIO.sameType(t.scalar_type(), dt) ? t : t.to(dt);
     }
 
     @Override

@@ -208,7 +208,7 @@ public final class TrainModel implements AutoCloseable {
     }
 
     private static Tensor cast(Tensor t, ScalarType dt) {
-        return t.scalar_type() == dt ? t : t.to(dt);
+        return TensorIO.sameType(t.scalar_type(), dt) ? t : t.to(dt);
     }
 
     @Override

@@ -1,0 +1,157 @@
+package io.qwenserve.engine.lora;
+
+import io.qwenserve.engine.config.Architecture;
+import io.qwenserve.engine.config.ModelConfig;
+import io.qwenserve.engine.model.RotaryEmbedding;
+import io.qwenserve.engine.model.Torch;
+import io.qwenserve.engine.train.LoraPair;
+import io.qwenserve.engine.train.PeftAdapter;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * One LoRA adapter in the serving model's layout: per decoder layer, one (A, B) pair for each of the four fused
+ * linears the forward pass runs ({@link Target}), so a layer adds at most four low-rank products per adapter. The
+ * checkpoint's modules of a fused linear are stacked: A is the rows of their A's, [sum r, in]; B is block-diagonal,
+ * [out, sum r], with alpha/r folded in and its rows in the serving model's order (q and k heads in RoPE order, as
+ * {@code ModelLoader} stores the q/k/v projection). Modules the adapter does not target contribute nothing; a fused
+ * linear none of whose modules is targeted has no pair. Tensors are in the compute dtype on the model's device.
+ */
+public final class LoraWeights implements AutoCloseable {
+    /** The fused linears of a serving decoder layer, in the order the layer runs them. */
+    public enum Target { QKV, OUT, GATE_UP, DOWN }
+
+    /** A [R, in] and B [out, R] of one fused linear. */
+    public record Pair(Tensor a, Tensor b) {}
+
+    private final String name;
+    private final Pair[][] pairs; // [layer][target], null entries where nothing is adapted
+    private final long bytes;
+
+    private LoraWeights(String name, Pair[][] pairs) {
+        this.name = name;
+        this.pairs = pairs;
+        long sum = 0;
+        for (Pair[] layer : pairs) {
+            for (Pair p : layer) {
+                if (p != null) {
+                    sum += p.a().nbytes() + p.b().nbytes();
+                }
+            }
+        }
+        this.bytes = sum;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** The pair of {@code target} in {@code layer}, or null. */
+    public Pair pair(int layer, Target target) {
+        return pairs[layer][target.ordinal()];
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    /** The serving form of {@code adapter} (checked against {@code cfg} when it was read). */
+    public static LoraWeights of(String name, PeftAdapter adapter, ModelConfig cfg, ScalarType dtype, Device device) {
+        Architecture a = cfg.architecture();
+        Map<String, LoraPair> modules = adapter.pairs();
+        Pair[][] pairs = new Pair[cfg.numLayers()][];
+        long d = cfg.hiddenSize();
+        long f = cfg.intermediateSize();
+        try {
+            for (int i = 0; i < cfg.numLayers(); i++) {
+                List<String> qkv = a == Architecture.QWEN ? List.of(a.fusedQkv(i)) : List.of(a.qProj(i), a.kProj(i), a.vProj(i));
+                List<Long> qkvOuts = a == Architecture.QWEN ? List.of((long) cfg.qSize() + 2L * cfg.kvSize())
+                        : List.of((long) cfg.qSize(), (long) cfg.kvSize(), (long) cfg.kvSize());
+                pairs[i] = new Pair[] {
+                        fused(modules, qkv, qkvOuts, d, qkvRowOrder(cfg), dtype, device),
+                        fused(modules, List.of(a.attnOut(i)), List.of(d), cfg.qSize(), null, dtype, device),
+                        fused(modules, List.of(a.mlpGate(i), a.mlpUp(i)), List.of(f, f), d, null, dtype, device),
+                        fused(modules, List.of(a.mlpDown(i)), List.of(d), f, null, dtype, device)};
+            }
+        } catch (RuntimeException e) {
+            new LoraWeights(name, pairs).close();
+            throw e;
+        }
+        return new LoraWeights(name, pairs);
+    }
+
+    /** Stacked A and block-diagonal scaled B of the targeted modules among {@code names}; null when none is. */
+    private static Pair fused(Map<String, LoraPair> modules, List<String> names, List<Long> outs, long in, long[] rowOrder,
+                              ScalarType dtype, Device device) {
+        int rank = 0;
+        long out = 0;
+        for (int k = 0; k < names.size(); k++) {
+            LoraPair p = modules.get(names.get(k));
+            rank += p == null ? 0 : p.rank();
+            out += outs.get(k);
+        }
+        if (rank == 0) {
+            return null;
+        }
+        try (PointerScope scope = new PointerScope()) {
+            Tensor a = torch.zeros(rank, in);
+            Tensor b = torch.zeros(out, rank);
+            int r0 = 0;
+            long o0 = 0;
+            for (int k = 0; k < names.size(); k++) {
+                LoraPair p = modules.get(names.get(k));
+                if (p != null) {
+                    a.narrow(0, r0, p.rank()).copy_(p.a());
+                    b.narrow(0, o0, outs.get(k)).narrow(1, r0, p.rank()).copy_(p.b().mul(new Scalar(p.scale())));
+                    r0 += p.rank();
+                }
+                o0 += outs.get(k);
+            }
+            if (rowOrder != null) {
+                b = torch.index_select(b, 0, Torch.longs(rowOrder, new Device(torch.DeviceType.CPU)));
+            }
+            Tensor aOut = a.to(device, dtype).contiguous();
+            Tensor bOut = b.to(device, dtype).contiguous();
+            aOut.retainReference();
+            bOut.retainReference();
+            return new Pair(aOut, bOut);
+        }
+    }
+
+    /**
+     * The serving q/k/v projection's row order: q and k heads in RoPE order ({@link RotaryEmbedding#headPermutation}),
+     * v rows as stored (what ModelLoader applies to the weights).
+     */
+    static long[] qkvRowOrder(ModelConfig cfg) {
+        int hd = cfg.headDim();
+        int[] head = RotaryEmbedding.headPermutation(hd, cfg.rotaryDim());
+        int qk = cfg.numHeads() + cfg.numKvHeads();
+        long[] order = new long[cfg.qSize() + 2 * cfg.kvSize()];
+        for (int r = 0; r < order.length; r++) {
+            int h = r / hd;
+            order[r] = h < qk ? (long) h * hd + head[r % hd] : r;
+        }
+        return order;
+    }
+
+    @Override
+    public void close() {
+        for (Pair[] layer : pairs) {
+            if (layer == null) {
+                continue;
+            }
+            for (Pair p : layer) {
+                if (p != null) {
+                    p.a().close();
+                    p.b().close();
+                }
+            }
+        }
+    }
+}
