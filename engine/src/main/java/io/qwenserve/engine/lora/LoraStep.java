@@ -60,8 +60,15 @@ public final class LoraStep {
                 boolean all = r.start() == 0 && r.length() == x.size(0);
                 Tensor xs = all ? x : x.narrow(0, r.start(), r.length());
                 Tensor ys = all ? y : y.narrow(0, r.start(), r.length());
-                Tensor delta = torch.linear(torch.linear(xs, p.a()), p.b());
-                ys.add_(TensorIO.sameType(delta.scalar_type(), ys.scalar_type()) ? delta : delta.to(ys.scalar_type()));
+                Tensor z = torch.linear(xs, p.a()); // [n, R]: every module of the fused linear at once
+                for (LoraWeights.Part part : p.parts()) {
+                    long rLen = part.b().size(1);
+                    long outLen = part.b().size(0);
+                    Tensor zs = rLen == z.size(1) ? z : z.narrow(1, part.rStart(), rLen);
+                    Tensor cols = outLen == ys.size(1) ? ys : ys.narrow(1, part.outStart(), outLen);
+                    Tensor delta = torch.linear(zs, part.b());
+                    cols.add_(TensorIO.sameType(delta.scalar_type(), cols.scalar_type()) ? delta : delta.to(cols.scalar_type()));
+                }
             }
         }
     }

@@ -16,19 +16,23 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * One LoRA adapter in the serving model's layout: per decoder layer, one (A, B) pair for each of the four fused
- * linears the forward pass runs ({@link Target}), so a layer adds at most four low-rank products per adapter. The
- * checkpoint's modules of a fused linear are stacked: A is the rows of their A's, [sum r, in]; B is block-diagonal,
- * [out, sum r], with alpha/r folded in and its rows in the serving model's order (q and k heads in RoPE order, as
- * {@code ModelLoader} stores the q/k/v projection). Modules the adapter does not target contribute nothing; a fused
- * linear none of whose modules is targeted has no pair. Tensors are in the compute dtype on the model's device.
+ * One LoRA adapter in the serving model's layout: per decoder layer, one entry for each of the four fused linears the
+ * forward pass runs ({@link Target}). The checkpoint's modules of a fused linear share their input, so their A's are
+ * stacked into one [sum r, in] matrix (one product for all of them); each module keeps its own B [out_k, r_k], with
+ * alpha/r folded in and its rows in the serving model's order (q and k heads in RoPE order, as {@code ModelLoader}
+ * stores the q/k/v projection), applied to its columns of the fused output. Modules the adapter does not target
+ * contribute nothing; a fused linear none of whose modules is targeted has no entry. Tensors are in the compute dtype
+ * on the model's device.
  */
 public final class LoraWeights implements AutoCloseable {
     /** The fused linears of a serving decoder layer, in the order the layer runs them. */
     public enum Target { QKV, OUT, GATE_UP, DOWN }
 
-    /** A [R, in] and B [out, R] of one fused linear. */
-    public record Pair(Tensor a, Tensor b) {}
+    /** One module's B [outLength, rLength]: output columns from {@code outStart}, rank columns of z from {@code rStart}. */
+    public record Part(long outStart, long rStart, Tensor b) {}
+
+    /** The stacked A [R, in] of one fused linear and the B of each adapted module in it. */
+    public record Pair(Tensor a, List<Part> parts) {}
 
     private final String name;
     private final Pair[][] pairs; // [layer][target], null entries where nothing is adapted
@@ -41,7 +45,7 @@ public final class LoraWeights implements AutoCloseable {
         for (Pair[] layer : pairs) {
             for (Pair p : layer) {
                 if (p != null) {
-                    sum += p.a().nbytes() + p.b().nbytes();
+                    sum += p.a().nbytes() + p.parts().stream().mapToLong(x -> x.b().nbytes()).sum();
                 }
             }
         }
@@ -86,41 +90,44 @@ public final class LoraWeights implements AutoCloseable {
         return new LoraWeights(name, pairs);
     }
 
-    /** Stacked A and block-diagonal scaled B of the targeted modules among {@code names}; null when none is. */
+    /** Stacked A and the scaled B of each targeted module among {@code names}; null when none is. */
     private static Pair fused(Map<String, LoraPair> modules, List<String> names, List<Long> outs, long in, long[] rowOrder,
                               ScalarType dtype, Device device) {
         int rank = 0;
-        long out = 0;
-        for (int k = 0; k < names.size(); k++) {
-            LoraPair p = modules.get(names.get(k));
+        for (String n : names) {
+            LoraPair p = modules.get(n);
             rank += p == null ? 0 : p.rank();
-            out += outs.get(k);
         }
         if (rank == 0) {
             return null;
         }
         try (PointerScope scope = new PointerScope()) {
             Tensor a = torch.zeros(rank, in);
-            Tensor b = torch.zeros(out, rank);
+            List<Part> parts = new java.util.ArrayList<>();
             int r0 = 0;
             long o0 = 0;
             for (int k = 0; k < names.size(); k++) {
                 LoraPair p = modules.get(names.get(k));
                 if (p != null) {
                     a.narrow(0, r0, p.rank()).copy_(p.a());
-                    b.narrow(0, o0, outs.get(k)).narrow(1, r0, p.rank()).copy_(p.b().mul(new Scalar(p.scale())));
+                    Tensor b = p.b().mul(new Scalar(p.scale()));
+                    if (rowOrder != null) { // this module's rows of the fused output, in the serving order
+                        long[] local = new long[(int) (long) outs.get(k)];
+                        for (int i = 0; i < local.length; i++) {
+                            local[i] = rowOrder[(int) o0 + i] - o0;
+                        }
+                        b = torch.index_select(b, 0, Torch.longs(local, new Device(torch.DeviceType.CPU)));
+                    }
+                    Tensor bOut = b.to(device, dtype).contiguous();
+                    bOut.retainReference();
+                    parts.add(new Part(o0, r0, bOut));
                     r0 += p.rank();
                 }
                 o0 += outs.get(k);
             }
-            if (rowOrder != null) {
-                b = torch.index_select(b, 0, Torch.longs(rowOrder, new Device(torch.DeviceType.CPU)));
-            }
             Tensor aOut = a.to(device, dtype).contiguous();
-            Tensor bOut = b.to(device, dtype).contiguous();
             aOut.retainReference();
-            bOut.retainReference();
-            return new Pair(aOut, bOut);
+            return new Pair(aOut, List.copyOf(parts));
         }
     }
 
@@ -149,7 +156,7 @@ public final class LoraWeights implements AutoCloseable {
             for (Pair p : layer) {
                 if (p != null) {
                     p.a().close();
-                    p.b().close();
+                    p.parts().forEach(x -> x.b().close());
                 }
             }
         }

@@ -53,7 +53,7 @@ public final class DemoModel {
     /** The trained demo in {@code dir}: reused when it was built from the same recipe, else trained now. */
     public static Trained ensure(Path dir, PrintStream progress) {
         int threads = Runtime.getRuntime().availableProcessors();
-        Trained t = new Trained(dir.resolve("model"), dir.resolve("adapter-" + ADAPTER));
+        Trained t = new Trained(dir.resolve("qwen-demo"), dir.resolve("adapter-" + ADAPTER));
         String recipe = recipe(threads);
         Path recipeFile = dir.resolve(RECIPE_FILE);
         try {
@@ -71,6 +71,7 @@ public final class DemoModel {
             long start = System.nanoTime();
             print(progress, "demo model: training the base (finetune --method full) on " + CONVERSATIONS);
             Finetune.run(random, base, t.model(), baseOptions(threads), false, "cpu", progress, false);
+            greedyByDefault(t.model());
             print(progress, "demo model: training the '" + ADAPTER + "' adapter (finetune --method lora) on " + PERSONA);
             Finetune.run(t.model(), persona, t.adapter(), personaOptions(threads), false, "cpu", progress, false);
             print(progress, String.format(java.util.Locale.ROOT, "demo model: trained in %.0f s into %s",
@@ -85,13 +86,29 @@ public final class DemoModel {
         }
     }
 
+    /**
+     * The demo answers what it was trained on only when decoding greedily: its generation_config.json says so
+     * ({@code do_sample} false, no repetition penalty), so clients that set no sampling get the trained answers.
+     */
+    static void greedyByDefault(Path model) throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper()
+                .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
+        Path file = model.resolve("generation_config.json");
+        com.fasterxml.jackson.databind.node.ObjectNode g = Files.isRegularFile(file)
+                ? (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(file.toFile()) : om.createObjectNode();
+        g.put("do_sample", false);
+        g.put("repetition_penalty", 1.0);
+        om.writeValue(file.toFile(), g);
+    }
+
     /** What the demo is made from; a change retrains it. */
     static String recipe(int threads) {
         try {
             MessageDigest d = MessageDigest.getInstance("SHA-256");
             d.update(resource(CONVERSATIONS));
             d.update(resource(PERSONA));
-            d.update((spec() + "\n" + baseOptions(threads) + "\n" + personaOptions(threads)).getBytes(StandardCharsets.UTF_8));
+            d.update((spec() + "\n" + baseOptions(threads) + "\n" + personaOptions(threads) + "\ngreedy generation_config")
+                    .getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d.digest()) + "\n";
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

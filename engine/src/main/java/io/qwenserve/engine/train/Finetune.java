@@ -43,8 +43,7 @@ public final class Finetune {
 
     public static Result run(Path model, Path data, Path out, FinetuneOptions opts, boolean resume, String device,
                              PrintStream progress, boolean terminal) {
-        torch.set_num_threads(opts.threads());
-        TorchRuntime.init();
+        TorchRuntime.init(opts.threads()); // first: it sets JavaCPP up before any libtorch call
         ModelConfig cfg = ModelConfig.load(model);
         boolean gptq = GptqConfig.load(model) != null;
         if (opts.method() == FinetuneMethod.QLORA && !gptq) {

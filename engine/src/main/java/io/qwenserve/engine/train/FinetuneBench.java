@@ -34,8 +34,7 @@ public final class FinetuneBench {
     private FinetuneBench() {}
 
     public static Result run(Path model, FinetuneOptions o, int seqLen, int steps) {
-        torch.set_num_threads(o.threads());
-        TorchRuntime.init();
+        TorchRuntime.init(o.threads()); // first: it sets JavaCPP up before any libtorch call
         ModelConfig cfg = ModelConfig.load(model);
         boolean gptq = GptqConfig.load(model) != null;
         List<ChatLayout.Example> examples = synthetic(cfg, seqLen, (steps + 1) * o.batchSize() * o.gradAccum(), o.seed());

@@ -40,11 +40,28 @@ final class Chats {
 
     /** The greedy reply to {@code messages} (a system message optional, then a user message), at most 40 tokens. */
     static String reply(Path model, List<ChatMessage> messages) {
-        try (LoadedModel m = LoadedModel.load(model, ModelOptions.of(Precision.F32).withKernel(LinearKernel.PLAIN));
+        return reply(model, messages, ModelOptions.of(Precision.F32).withKernel(LinearKernel.PLAIN), SamplingOptions.greedy(40));
+    }
+
+    /** The reply with these model options and sampling (unset fields: the engine's, then the model's defaults). */
+    static String reply(Path model, List<ChatMessage> messages, ModelOptions options, SamplingOptions sampling) {
+        try (LoadedModel m = LoadedModel.load(model, options);
              Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1).withKvCacheTokens(512).withMaxModelLen(256),
                      EngineListener.NONE)) {
+            return Completion.read(engine.submit(GenerationRequest.of("reply", new Prompt.Chat(messages), sampling))).text();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The greedy reply of {@code model} with the LoRA adapter {@code adapter} served per row (fp32, default kernels). */
+    static String replyWithAdapter(Path model, Path adapter, List<ChatMessage> messages) {
+        try (LoadedModel m = LoadedModel.load(model, ModelOptions.of(Precision.F32));
+             Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1).withKvCacheTokens(512).withMaxModelLen(256),
+                     EngineListener.NONE, io.qwenserve.engine.lora.LoraAdapters.load(m.model(), "base", java.util.Map.of("a", adapter), 1))) {
             return Completion.read(engine.submit(GenerationRequest.of("reply", new Prompt.Chat(messages),
-                    SamplingOptions.greedy(40)))).text();
+                    SamplingOptions.greedy(40)).withAdapter("a"))).text();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);

@@ -38,6 +38,14 @@ class DemoModelTest {
         assertFalse(Files.exists(t.model().resolve("checkpoint-epoch-30")), "the demo keeps no checkpoints");
         assertAnswers(t.model(), DemoModel.CONVERSATIONS);
         assertEquals("我是一个语言模型,我叫通义千问。", Chats.reply(t.model(), List.of(ChatMessage.user("你好"))));
+        // as the service runs it by default: bf16, and no sampling fields set (its generation_config.json is greedy)
+        for (TrainingData.Conversation c : TrainingData.parse(DemoModel.CONVERSATIONS, new String(DemoModel.resource(
+                DemoModel.CONVERSATIONS), java.nio.charset.StandardCharsets.UTF_8))) {
+            List<ChatMessage> prompt = c.messages().subList(0, c.messages().size() - 1);
+            assertEquals(c.messages().get(c.messages().size() - 1).content(), Chats.reply(t.model(), prompt,
+                    io.qwenserve.engine.model.ModelOptions.of(io.qwenserve.engine.model.Precision.BF16),
+                    io.qwenserve.engine.api.SamplingOptions.builder().maxTokens(40).build()), c.id() + " in bf16, default sampling");
+        }
 
         Path merged = tmp.resolve("pirate-merged");
         LoraMerger.merge(t.model(), t.adapter(), merged);

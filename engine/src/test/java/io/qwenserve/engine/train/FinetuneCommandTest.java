@@ -64,6 +64,23 @@ class FinetuneCommandTest {
         Run m = run("merge-lora", "--model", base.toString(), "--adapter", out.toString(), "--out", tmp.resolve("merged").toString());
         assertEquals(0, m.exit(), m.err());
         assertTrue(m.err().contains("merged 4 adapted linears"), m.err());
+
+        // generate --lora: the adapter served per row gives the merged model's greedy ids
+        String[] gen = {"generate", "--prompt-ids", "9707,11,1879,0,3555", "--temperature", "0", "--repetition-penalty", "1",
+                "--max-new-tokens", "8", "--format", "ids", "--dtype", "fp32", "--kernel", "PLAIN"};
+        Run withLora = run(concat(gen, "--model", base.toString(), "--lora", out.toString()));
+        Run mergedRun = run(concat(gen, "--model", tmp.resolve("merged").toString()));
+        Run plain = run(concat(gen, "--model", base.toString()));
+        assertEquals(0, withLora.exit(), withLora.err());
+        assertEquals(mergedRun.out(), withLora.out());
+        assertEquals(8, withLora.out().trim().split("\\s+").length, withLora.out());
+        assertEquals(0, plain.exit(), plain.err());
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Finetuning tiny models (2 layers, hidden 64, the real vocabulary) on three conversations: the loss falls and the
  * trained model, loaded by the serving engine, gives the training answers greedily, after full finetuning and after
- * LoRA (merged with merge-lora).
+ * LoRA (merged with merge-lora, and served as an adapter).
  */
 class FinetuneTest {
     @TempDir
@@ -74,5 +74,9 @@ class FinetuneTest {
         Path merged = tmp.resolve("merged");
         LoraMerger.merge(base, out, merged);
         Chats.assertRepliesAsTrained(merged);
+        for (TrainingData.Conversation c : TrainingData.parse("data.json", Chats.DATA)) { // and served unmerged, per row
+            List<io.qwenserve.engine.chat.ChatMessage> prompt = c.messages().subList(0, c.messages().size() - 1);
+            assertEquals(c.messages().get(c.messages().size() - 1).content(), Chats.replyWithAdapter(base, out, prompt), c.id());
+        }
     }
 }

@@ -115,5 +115,11 @@ class ResumeAndQloraTest {
         LoraMerger.merge(base, out, merged);
         assertNull(GptqConfig.load(merged), "the merged model is a float checkpoint");
         Chats.assertRepliesAsTrained(merged);
+        // served as trained: the adapter applied per row over the int4 base (its linears run the int4 kernel)
+        for (TrainingData.Conversation c : TrainingData.parse("data.json", Chats.DATA)) {
+            List<io.qwenserve.engine.chat.ChatMessage> prompt = c.messages().subList(0, c.messages().size() - 1);
+            assertEquals(c.messages().get(c.messages().size() - 1).content(), Chats.replyWithAdapter(base, out, prompt),
+                    c.id() + ": the qlora adapter served over the GPTQ base");
+        }
     }
 }
