@@ -99,7 +99,7 @@ final class RequestHandler {
         SamplingOptions sampling = g.sampling().seed() != null ? g.sampling()
                 : g.sampling().toBuilder().seed(seedOf(request.requestId())).build();
         return new GenerationRequest(request.requestId() + "#" + attempts.incrementAndGet(), g.prompt(), sampling,
-                request.priority() != null ? request.priority() : g.priority(), g.deadline());
+                request.priority() != null ? request.priority() : g.priority(), g.deadline(), g.adapter());
     }
 
     private static long seedOf(String requestId) {
