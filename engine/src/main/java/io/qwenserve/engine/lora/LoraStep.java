@@ -12,7 +12,7 @@ import org.bytedeco.pytorch.global.torch;
  * The LoRA updates of one step, applied per row: each token row gets the update of its sequence's adapter (none for
  * the base), {@code y[rows] += (x[rows] A^T) B^T}, so requests for different adapters and for the base share one
  * batch and the base weights are never merged. Rows of one adapter are addressed as contiguous ranges (the model
- * runner orders sequences by adapter), so applying an adapter is a few views and two small products per range.
+ * runner orders sequences by adapter), so applying an adapter is a few views, one small product per range and one in-place addmm per module.
  */
 public final class LoraStep {
     /** Rows [start, start + length) of the step's tokens. */
@@ -62,12 +62,15 @@ public final class LoraStep {
                 Tensor ys = all ? y : y.narrow(0, r.start(), r.length());
                 Tensor z = torch.linear(xs, p.a()); // [n, R]: every module of the fused linear at once
                 for (LoraWeights.Part part : p.parts()) {
-                    long rLen = part.b().size(1);
-                    long outLen = part.b().size(0);
+                    long rLen = part.bT().size(0);
+                    long outLen = part.bT().size(1);
                     Tensor zs = rLen == z.size(1) ? z : z.narrow(1, part.rStart(), rLen);
                     Tensor cols = outLen == ys.size(1) ? ys : ys.narrow(1, part.outStart(), outLen);
-                    Tensor delta = torch.linear(zs, part.b());
-                    cols.add_(TensorIO.sameType(delta.scalar_type(), cols.scalar_type()) ? delta : delta.to(cols.scalar_type()));
+                    if (TensorIO.sameType(cols.scalar_type(), zs.scalar_type())) {
+                        cols.addmm_(zs, part.bT()); // cols += zs B^T in place: no temporary, one op
+                    } else { // a kernel whose output is not the compute dtype
+                        cols.add_(torch.mm(zs, part.bT()).to(cols.scalar_type()));
+                    }
                 }
             }
         }

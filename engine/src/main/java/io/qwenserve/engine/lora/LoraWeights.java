@@ -19,7 +19,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * One LoRA adapter in the serving model's layout: per decoder layer, one entry for each of the four fused linears the
  * forward pass runs ({@link Target}). The checkpoint's modules of a fused linear share their input, so their A's are
  * stacked into one [sum r, in] matrix (one product for all of them); each module keeps its own B [out_k, r_k], with
- * alpha/r folded in and its rows in the serving model's order (q and k heads in RoPE order, as {@code ModelLoader}
+ * alpha/r folded in, held transposed, its output columns in the serving model's order (q and k heads in RoPE order, as {@code ModelLoader}
  * stores the q/k/v projection), applied to its columns of the fused output. Modules the adapter does not target
  * contribute nothing; a fused linear none of whose modules is targeted has no entry. Tensors are in the compute dtype
  * on the model's device.
@@ -28,8 +28,11 @@ public final class LoraWeights implements AutoCloseable {
     /** The fused linears of a serving decoder layer, in the order the layer runs them. */
     public enum Target { QKV, OUT, GATE_UP, DOWN }
 
-    /** One module's B [outLength, rLength]: output columns from {@code outStart}, rank columns of z from {@code rStart}. */
-    public record Part(long outStart, long rStart, Tensor b) {}
+    /**
+     * One module's B, held transposed as {@code bT} [rLength, outLength] (so the update is one in-place addmm): output
+     * columns from {@code outStart}, rank columns of z from {@code rStart}.
+     */
+    public record Part(long outStart, long rStart, Tensor bT) {}
 
     /** The stacked A [R, in] of one fused linear and the B of each adapted module in it. */
     public record Pair(Tensor a, List<Part> parts) {}
@@ -45,7 +48,7 @@ public final class LoraWeights implements AutoCloseable {
         for (Pair[] layer : pairs) {
             for (Pair p : layer) {
                 if (p != null) {
-                    sum += p.a().nbytes() + p.parts().stream().mapToLong(x -> x.b().nbytes()).sum();
+                    sum += p.a().nbytes() + p.parts().stream().mapToLong(x -> x.bT().nbytes()).sum();
                 }
             }
         }
@@ -118,7 +121,7 @@ public final class LoraWeights implements AutoCloseable {
                         }
                         b = torch.index_select(b, 0, Torch.longs(local, new Device(torch.DeviceType.CPU)));
                     }
-                    Tensor bOut = b.to(device, dtype).contiguous();
+                    Tensor bOut = b.t().to(device, dtype).contiguous();
                     bOut.retainReference();
                     parts.add(new Part(o0, r0, bOut));
                     r0 += p.rank();
@@ -156,7 +159,7 @@ public final class LoraWeights implements AutoCloseable {
             for (Pair p : layer) {
                 if (p != null) {
                     p.a().close();
-                    p.parts().forEach(x -> x.b().close());
+                    p.parts().forEach(x -> x.bT().close());
                 }
             }
         }
