@@ -83,6 +83,10 @@ final class LoraBenchCommand implements Callable<Integer> {
             }
             ArrayNode rat = out.putArray("mixed_over_base");
             ratios.forEach(r -> rat.add(Math.round(r * 1000) / 1000.0));
+            double[] sorted = ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                    : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+            out.put("mixed_over_base_median", Math.round(median * 1000) / 1000.0);
             out.put("mixed_over_base_min", Math.round(ratios.stream().mapToDouble(Double::doubleValue).min().orElse(0) * 1000) / 1000.0);
             out.put("model", m.info(0).name()).put("dtype", m.model().precision().cliName()).put("adapters", adapters)
                     .put("lora_r", rank).put("concurrency", concurrency).put("requests_per_client", requestsPerClient)
