@@ -9,6 +9,7 @@ import io.qwenserve.proto.v1.GenerateResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -16,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -30,8 +32,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * A Kafka client of the service: sends {@code ChatRequest} / {@code GenerateRequest} records to the request topic and
- * yields each request's replies as a {@link ReplyStream}, matched by correlation id and deduplicated by (request id,
- * seq). One reply thread reads every partition of the reply topic (no consumer group) from where it ended when the
+ * yields each request's replies as a {@link ReplyStream}, matched by correlation id, with what a redone request
+ * repeats dropped by token index and text offset. One reply thread reads every partition of the reply topic (no consumer group) from where it ended when the
  * client was created, so create the client before sending. Thread-safe.
  */
 public final class KafkaChatClient implements AutoCloseable {
@@ -72,16 +74,24 @@ public final class KafkaChatClient implements AutoCloseable {
     }
 
     public KafkaChatClient(String bootstrap, Options options) throws InterruptedException {
+        this(bootstrap, options, Map.of());
+    }
+
+    /**
+     * @param security more Kafka client settings for both clients, e.g. {@code security.protocol=SASL_SSL},
+     *                 {@code sasl.mechanism}, {@code sasl.jaas.config}, {@code ssl.truststore.*}
+     */
+    public KafkaChatClient(String bootstrap, Options options, Map<String, Object> security) throws InterruptedException {
         this.options = options;
         String id = "qwen-client-" + UUID.randomUUID().toString().substring(0, 8);
-        producer = new KafkaProducer<>(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                CommonClientConfigs.CLIENT_ID_CONFIG, id, ProducerConfig.ACKS_CONFIG, "all",
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.LINGER_MS_CONFIG, 0),
-                new StringSerializer(), new ByteArraySerializer());
-        replies = new KafkaConsumer<>(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                CommonClientConfigs.CLIENT_ID_CONFIG, id + "-replies", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false),
-                new StringDeserializer(), new ByteArrayDeserializer());
+        Map<String, Object> p = new HashMap<>(security);
+        p.putAll(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap, CommonClientConfigs.CLIENT_ID_CONFIG, id,
+                ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.LINGER_MS_CONFIG, 0));
+        producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+        Map<String, Object> c = new HashMap<>(security);
+        c.putAll(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap, CommonClientConfigs.CLIENT_ID_CONFIG, id + "-replies",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false, ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false));
+        replies = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer());
         List<TopicPartition> partitions = replyPartitions();
         replies.assign(partitions);
         replies.seekToEnd(partitions);
@@ -167,7 +177,15 @@ public final class KafkaChatClient implements AutoCloseable {
 
     private void readReplies() {
         while (!closed) {
-            for (ConsumerRecord<String, byte[]> r : replies.poll(Duration.ofMillis(100))) {
+            ConsumerRecords<String, byte[]> records;
+            try {
+                records = replies.poll(Duration.ofMillis(100));
+            } catch (RuntimeException e) { // e.g. the broker refuses us for a while: keep reading once it is back
+                System.err.println("reading replies failed: " + e);
+                sleep(500);
+                continue;
+            }
+            for (ConsumerRecord<String, byte[]> r : records) {
                 String correlationId = header(r, KafkaHeaders.CORRELATION_ID);
                 ReplyStream stream = pending.get(correlationId != null ? correlationId : r.key());
                 if (stream == null) {
@@ -183,6 +201,14 @@ public final class KafkaChatClient implements AutoCloseable {
                     System.err.println("unreadable reply at " + r.topic() + "-" + r.partition() + "@" + r.offset() + ": " + e);
                 }
             }
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

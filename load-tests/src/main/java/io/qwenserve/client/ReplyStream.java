@@ -1,5 +1,6 @@
 package io.qwenserve.client;
 
+import io.qwenserve.proto.v1.Chunk;
 import io.qwenserve.proto.v1.GenerateResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,17 +12,24 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The replies of one Kafka request, each exactly once and in order: chunks, then one terminal message (final or
- * error). Kafka delivers at least once: a request redone after a replica failed sends its messages again from seq 0,
- * and a message whose seq was already seen (or anything after the terminal one) is dropped here. Filled by the
- * client's reply thread, read by one caller.
+ * The replies of one Kafka request, each token and each character exactly once and in order: chunks, then one
+ * terminal message (final or error). Kafka delivers at least once: a request redone after a replica failed sends its
+ * output again from the first token, cut into chunks that need not match the first attempt's (a lagging reader's
+ * chunks are merged). So repeats are found by position, not by seq: a chunk's {@code first_token_index} and
+ * {@code text_offset} say where its ids and its text start in the request's output; what was already seen is cut off,
+ * a chunk with nothing new is dropped, and so is anything after the terminal message. Messages come out renumbered
+ * (seq 0, 1, 2, ..., the terminal one last). Filled by the client's reply thread, read by one caller.
  */
 public final class ReplyStream implements Iterator<GenerateResponse> {
     private static final Duration NEXT_TIMEOUT = Duration.ofMinutes(10);
 
     private final String id;
     private final LinkedBlockingQueue<GenerateResponse> queue = new LinkedBlockingQueue<>();
+    /** Seq of the next message handed out. */
     private long nextSeq;
+    /** Token ids and characters (code points) of the output handed out so far. */
+    private int nextToken;
+    private int textLength;
     private boolean terminalQueued;
     private boolean terminalTaken;
     private int duplicates;
@@ -36,20 +44,50 @@ public final class ReplyStream implements Iterator<GenerateResponse> {
         return id;
     }
 
-    /** Reply thread: queues a message unless it is a duplicate; returns whether this was the terminal one. */
+    /** Reply thread: queues what is new in a message; returns whether this was the terminal one. */
     synchronized boolean offer(GenerateResponse r) {
         if (r.getKindCase() == GenerateResponse.KindCase.KIND_NOT_SET) {
             return false;
         }
-        long seq = seq(r);
-        if (terminalQueued || seq < nextSeq) {
+        if (terminalQueued) {
             duplicates++;
             return false;
         }
-        nextSeq = seq + 1;
-        terminalQueued = !r.hasChunk();
-        queue.add(r);
-        return terminalQueued;
+        if (r.hasChunk()) {
+            Chunk c = r.getChunk();
+            int ids = c.getTokenIdsCount();
+            int chars = c.getText().codePointCount(0, c.getText().length());
+            int seenIds = Math.max(0, Math.min(ids, nextToken - c.getFirstTokenIndex()));
+            int seenChars = Math.max(0, Math.min(chars, textLength - c.getTextOffset()));
+            if (seenIds > 0 || seenChars > 0) {
+                duplicates++;
+                if (seenIds == ids && seenChars == chars) {
+                    return false;
+                }
+                c = unseenPart(c, seenIds, seenChars);
+            }
+            nextToken = Math.max(nextToken, c.getFirstTokenIndex() + c.getTokenIdsCount());
+            textLength = Math.max(textLength, c.getTextOffset() + c.getText().codePointCount(0, c.getText().length()));
+            queue.add(r.toBuilder().setChunk(c.toBuilder().setSeq(nextSeq++)).build());
+            return false;
+        }
+        terminalQueued = true;
+        queue.add(switch (r.getKindCase()) {
+            case FINAL -> r.toBuilder().setFinal(r.getFinal().toBuilder().setSeq(nextSeq++)).build();
+            default -> r.toBuilder().setError(r.getError().toBuilder().setSeq(nextSeq++)).build();
+        });
+        return true;
+    }
+
+    /** The chunk without its first {@code ids} token ids (and their logprobs) and its first {@code chars} characters. */
+    static Chunk unseenPart(Chunk c, int ids, int chars) {
+        Chunk.Builder b = c.toBuilder().clearTokenIds().addAllTokenIds(c.getTokenIdsList().subList(ids, c.getTokenIdsCount()))
+                .setFirstTokenIndex(c.getFirstTokenIndex() + ids)
+                .setText(c.getText().substring(c.getText().offsetByCodePoints(0, chars))).setTextOffset(c.getTextOffset() + chars);
+        if (c.getLogprobsCount() == c.getTokenIdsCount()) {
+            b.clearLogprobs().addAllLogprobs(c.getLogprobsList().subList(ids, c.getLogprobsCount()));
+        }
+        return b.build();
     }
 
     /** The request could not be sent. */
@@ -84,7 +122,7 @@ public final class ReplyStream implements Iterator<GenerateResponse> {
         return all;
     }
 
-    /** Messages dropped as duplicates so far. */
+    /** Messages that repeated output already seen (dropped, or cut to their new part) so far. */
     public synchronized int duplicates() {
         return duplicates;
     }

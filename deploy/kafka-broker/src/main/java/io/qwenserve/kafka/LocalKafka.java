@@ -21,11 +21,23 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
  *
  * <p>Everything lives in one state folder: {@code server.properties}, {@code data/}, {@code broker.log},
  * {@code broker.pid} and {@code bootstrap}. {@link #start} always gives a fresh broker (the {@code data/} of an
- * earlier one is removed); {@link #running} finds the one a state folder records; {@link #stop} ends it by its PID (SIGTERM, then
- * SIGKILL after 20 s). Topics are created by the service, with the partition counts from its configuration.
+ * earlier one is removed); {@link #restart} starts a stopped one again on its data and ports (topics, records and
+ * committed offsets kept: a broker outage and its end); {@link #running} finds the one a state folder records;
+ * {@link #stop} ends it by its PID (SIGTERM, then SIGKILL after 20 s). Topics are created by the service, with the
+ * partition counts from its configuration.
+ *
+ * <p>With {@link SaslSsl} the broker also listens for SASL_SSL clients (SASL/PLAIN over TLS, a PKCS12 key store) on a
+ * port of its own, {@link #saslBootstrap()}; the PLAINTEXT listener stays for tools.
  */
 public final class LocalKafka {
     private static final long READY_TIMEOUT_MS = 120_000;
+
+    /**
+     * A SASL_SSL listener: SASL/PLAIN with these users (name to password) over TLS with this PKCS12 key store.
+     *
+     * @param keyStore the broker's certificate and key (PKCS12)
+     */
+    public record SaslSsl(Path keyStore, String keyStorePassword, Map<String, String> users) {}
 
     private final Path dir;
     private final long pid;
@@ -37,6 +49,10 @@ public final class LocalKafka {
         this.bootstrap = bootstrap;
     }
 
+    public static LocalKafka start(Path home, Path dir, int port, OptionalLong ownerPid) throws IOException, InterruptedException {
+        return start(home, dir, port, ownerPid, null);
+    }
+
     /**
      * Starts a fresh broker and waits until it answers.
      *
@@ -44,26 +60,57 @@ public final class LocalKafka {
      * @param dir      state folder
      * @param port     client port on 127.0.0.1; 0 picks a free one
      * @param ownerPid when present, the broker exits when this process ends
+     * @param sasl     a SASL_SSL listener too, or null
      */
-    public static LocalKafka start(Path home, Path dir, int port, OptionalLong ownerPid) throws IOException, InterruptedException {
+    public static LocalKafka start(Path home, Path dir, int port, OptionalLong ownerPid, SaslSsl sasl) throws IOException, InterruptedException {
         running(dir).ifPresent(LocalKafka::stop);
         deleteRecursively(dir.resolve("data"));
+        Files.deleteIfExists(dir.resolve("sasl-bootstrap"));
+        Files.deleteIfExists(dir.resolve("broker.log"));
         Files.createDirectories(dir);
         int clientPort = port > 0 ? port : freePort();
         int controllerPort = freePort();
         String bootstrap = "127.0.0.1:" + clientPort;
+        String properties = serverProperties(dir.resolve("data"), clientPort, controllerPort);
+        if (sasl != null) {
+            int saslPort = freePort();
+            properties = withSaslSsl(properties, saslPort, sasl);
+            Files.writeString(dir.resolve("sasl-bootstrap"), "127.0.0.1:" + saslPort);
+        }
+        Files.writeString(dir.resolve("server.properties"), properties);
+        Files.writeString(dir.resolve("bootstrap"), bootstrap);
+        return launch(home, dir, clientPort, bootstrap, ownerPid);
+    }
+
+    /**
+     * Starts again the stopped broker of a state folder, on its data, configuration and ports, and waits until it
+     * answers; a broker still running there is returned as it is.
+     */
+    public static LocalKafka restart(Path home, Path dir, OptionalLong ownerPid) throws IOException, InterruptedException {
+        Optional<LocalKafka> running = running(dir);
+        if (running.isPresent()) {
+            return running.get();
+        }
+        if (!Files.exists(dir.resolve("server.properties")) || !Files.exists(dir.resolve("data")) || !Files.exists(dir.resolve("bootstrap"))) {
+            throw new IOException("no stopped broker to restart in " + dir + " (start one first)");
+        }
+        String bootstrap = Files.readString(dir.resolve("bootstrap")).trim();
+        return launch(home, dir, Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1)), bootstrap, ownerPid);
+    }
+
+    private static LocalKafka launch(Path home, Path dir, int clientPort, String bootstrap, OptionalLong ownerPid)
+            throws IOException, InterruptedException {
         Path config = dir.resolve("server.properties");
-        Files.writeString(config, serverProperties(dir.resolve("data"), clientPort, controllerPort));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
                 "-cp", home.resolve("classes") + java.io.File.pathSeparator + home.resolve("lib") + "/*",
                 BrokerMain.class.getName(), config.toString()));
         ownerPid.ifPresent(p -> cmd.addAll(List.of("--owner-pid", Long.toString(p))));
         Path log = dir.resolve("broker.log");
-        Process process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process process = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         LocalKafka broker = new LocalKafka(dir, process.pid(), bootstrap);
         Files.writeString(dir.resolve("broker.pid"), Long.toString(process.pid()));
-        Files.writeString(dir.resolve("bootstrap"), bootstrap);
         try {
             awaitReady(process, clientPort, bootstrap, log);
         } catch (IOException | RuntimeException | InterruptedException e) {
@@ -87,6 +134,11 @@ public final class LocalKafka {
 
     public String bootstrap() {
         return bootstrap;
+    }
+
+    /** The SASL_SSL listener's address, or null when the broker has none. */
+    public String saslBootstrap() {
+        return Files.exists(dir.resolve("sasl-bootstrap")) ? readQuietly(dir.resolve("sasl-bootstrap")) : null;
     }
 
     public long pid() {
@@ -141,6 +193,24 @@ public final class LocalKafka {
                 // lets tests use short session timeouts, so that a killed consumer's partitions move within seconds
                 "group.min.session.timeout.ms=1000",
                 "num.partitions=1",
+                "");
+    }
+
+    /** Adds a SASL_SSL listener (SASL/PLAIN, TLS with a PKCS12 key store) to a configuration. */
+    static String withSaslSsl(String properties, int port, SaslSsl sasl) {
+        StringBuilder users = new StringBuilder();
+        sasl.users().forEach((user, password) -> users.append(" user_").append(user).append("=\"").append(password).append('"'));
+        String listener = "SASL_SSL://127.0.0.1:" + port;
+        return properties.lines().map(l -> l.startsWith("listeners=") || l.startsWith("advertised.listeners=") ? l + "," + listener
+                        : l.startsWith("listener.security.protocol.map=") ? l + ",SASL_SSL:SASL_SSL" : l)
+                .collect(java.util.stream.Collectors.joining("\n", "", "\n"))
+                + String.join("\n",
+                "sasl.enabled.mechanisms=PLAIN",
+                "listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required"
+                        + users + ";",
+                "listener.name.sasl_ssl.ssl.keystore.type=PKCS12",
+                "listener.name.sasl_ssl.ssl.keystore.location=" + sasl.keyStore().toAbsolutePath(),
+                "listener.name.sasl_ssl.ssl.keystore.password=" + sasl.keyStorePassword(),
                 "");
     }
 

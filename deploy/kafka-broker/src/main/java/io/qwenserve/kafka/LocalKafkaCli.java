@@ -4,10 +4,13 @@ import java.nio.file.Path;
 import java.util.OptionalLong;
 
 /**
- * {@code bin/kafka start [--port P] | stop | status}, all with {@code --dir STATE_FOLDER}: a local broker that outlives
- * the command, recorded in the state folder. {@code start} prints the bootstrap address on stdout; it reuses a
- * broker that is already running there, and starts nothing when {@code KAFKA_BOOTSTRAP_SERVERS} names one.
- * {@code status} exits with 0 when the broker runs, 3 when not.
+ * {@code bin/kafka start [--port P] [--keep-data] [--owner-pid N] | stop | status}, all with {@code --dir STATE_FOLDER}:
+ * a local broker that outlives the command, recorded in the state folder. {@code start} prints the bootstrap address on
+ * stdout; it reuses a broker that is already running there, and starts nothing when {@code KAFKA_BOOTSTRAP_SERVERS}
+ * names one. A fresh start removes the data of an earlier broker; {@code --keep-data} instead starts the broker that
+ * {@code stop} stopped again, on its data and port (topics, records and committed offsets kept). With
+ * {@code --owner-pid N} the broker exits when process N ends. {@code status} exits with 0 when the broker runs, 3 when
+ * not.
  */
 public final class LocalKafkaCli {
     private LocalKafkaCli() {}
@@ -16,10 +19,14 @@ public final class LocalKafkaCli {
         String command = args.length > 0 ? args[0] : "";
         Path dir = Path.of("target", "kafka");
         int port = 9092;
-        for (int i = 1; i + 1 < args.length; i += 2) {
+        boolean keepData = false;
+        OptionalLong owner = OptionalLong.empty();
+        for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
-                case "--dir" -> dir = Path.of(args[i + 1]);
-                case "--port" -> port = Integer.parseInt(args[i + 1]);
+                case "--dir" -> dir = Path.of(value(args, ++i));
+                case "--port" -> port = Integer.parseInt(value(args, ++i));
+                case "--owner-pid" -> owner = OptionalLong.of(Long.parseLong(value(args, ++i)));
+                case "--keep-data" -> keepData = true;
                 default -> usage();
             }
         }
@@ -35,8 +42,9 @@ public final class LocalKafkaCli {
                     System.out.println(running.get().bootstrap());
                 } else {
                     long t0 = System.nanoTime();
-                    LocalKafka k = LocalKafka.start(home(), dir, port, OptionalLong.empty());
-                    System.err.printf("broker started in %.1f s (pid %d, log %s)%n", (System.nanoTime() - t0) / 1e9, k.pid(), k.log());
+                    LocalKafka k = keepData ? LocalKafka.restart(home(), dir, owner) : LocalKafka.start(home(), dir, port, owner);
+                    System.err.printf("broker %s in %.1f s (pid %d, log %s)%n", keepData ? "restarted on its data" : "started",
+                            (System.nanoTime() - t0) / 1e9, k.pid(), k.log());
                     System.out.println(k.bootstrap());
                 }
             }
@@ -57,8 +65,16 @@ public final class LocalKafkaCli {
         return Path.of(LocalKafkaCli.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getParent();
     }
 
+    private static String value(String[] args, int i) {
+        if (i >= args.length) {
+            usage();
+        }
+        return args[i];
+    }
+
     private static void usage() {
-        System.err.println("usage: bin/kafka start [--port P] | stop | status   (state in --dir, default target/kafka)");
+        System.err.println("usage: bin/kafka start [--port P] [--keep-data] [--owner-pid N] | stop | status   (state in --dir, default "
+                + "target/kafka)");
         System.exit(2);
     }
 }

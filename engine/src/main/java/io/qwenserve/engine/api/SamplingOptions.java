@@ -1,5 +1,6 @@
 package io.qwenserve.engine.api;
 
+import io.qwenserve.engine.structured.OutputConstraint;
 import java.util.List;
 import java.util.Set;
 
@@ -13,16 +14,25 @@ import java.util.Set;
  * @param logprobs     top-n log probabilities to return per token; 0 returns none
  * @param ignoreEos    generate past the model's end-of-sequence ids (only {@code stopTokenIds} and stop strings end it;
  *                     for benchmarks)
+ * @param responseFormat what the output must be (JSON, a schema, a regex, a choice, a tool call); null for free text
  */
 public record SamplingOptions(Double temperature, Double topP, Integer topK, Integer maxTokens, Double repetitionPenalty,
                               Double presencePenalty, Double frequencyPenalty, Long seed, List<String> stop,
-                              Set<Integer> stopTokenIds, int logprobs, boolean ignoreEos) {
+                              Set<Integer> stopTokenIds, int logprobs, boolean ignoreEos, OutputConstraint responseFormat) {
 
     public static final SamplingOptions DEFAULTS = builder().build();
 
     public SamplingOptions {
         stop = stop == null ? List.of() : List.copyOf(stop);
         stopTokenIds = stopTokenIds == null ? Set.of() : Set.copyOf(stopTokenIds);
+    }
+
+    /** Without a response format. */
+    public SamplingOptions(Double temperature, Double topP, Integer topK, Integer maxTokens, Double repetitionPenalty,
+                           Double presencePenalty, Double frequencyPenalty, Long seed, List<String> stop,
+                           Set<Integer> stopTokenIds, int logprobs, boolean ignoreEos) {
+        this(temperature, topP, topK, maxTokens, repetitionPenalty, presencePenalty, frequencyPenalty, seed, stop,
+                stopTokenIds, logprobs, ignoreEos, null);
     }
 
     /** Plain greedy decoding (argmax, no repetition penalty whatever the model's defaults) of at most {@code maxTokens} tokens. */
@@ -48,6 +58,7 @@ public record SamplingOptions(Double temperature, Double topP, Integer topK, Int
         b.stopIds = stopTokenIds;
         b.logprobs = logprobs;
         b.ignoreEos = ignoreEos;
+        b.responseFormat = responseFormat;
         return b;
     }
 
@@ -65,6 +76,7 @@ public record SamplingOptions(Double temperature, Double topP, Integer topK, Int
         private Set<Integer> stopIds = Set.of();
         private int logprobs;
         private boolean ignoreEos;
+        private OutputConstraint responseFormat;
 
         public Builder temperature(Double v) { temperature = v; return this; }
         public Builder topP(Double v) { topP = v; return this; }
@@ -78,10 +90,11 @@ public record SamplingOptions(Double temperature, Double topP, Integer topK, Int
         public Builder stopIds(Set<Integer> v) { stopIds = v; return this; }
         public Builder logprobs(int v) { logprobs = v; return this; }
         public Builder ignoreEos(boolean v) { ignoreEos = v; return this; }
+        public Builder responseFormat(OutputConstraint v) { responseFormat = v; return this; }
 
         public SamplingOptions build() {
             return new SamplingOptions(temperature, topP, topK, maxTokens, repetitionPenalty, presencePenalty,
-                    frequencyPenalty, seed, stop, stopIds, logprobs, ignoreEos);
+                    frequencyPenalty, seed, stop, stopIds, logprobs, ignoreEos, responseFormat);
         }
     }
 }

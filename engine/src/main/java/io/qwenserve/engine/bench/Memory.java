@@ -39,30 +39,18 @@ public final class Memory {
 
     /** Peak resident set size of this process so far (Linux VmHWM), or -1. */
     public static long peakRssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-        return -1;
+        return status("VmHWM:");
     }
 
-    /** MemAvailable from /proc/meminfo, or -1. */
-    public static long availableBytes() {
+    /** Minor page faults of this process so far (Linux /proc/self/stat), or -1: fresh memory touched for the first time. */
+    public static long minorFaults() {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemAvailable:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[7]); // field 10 of stat, counted from the state (field 3)
+        } catch (Exception e) {
             return -1;
         }
-        return -1;
     }
 
     /**

@@ -14,10 +14,12 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Closed-loop load on an in-process engine: {@code concurrency} clients, each sending requests back to back (random
- * prompt ids of a fixed length, greedy, a fixed number of new tokens), timing every token as the client sees it.
+ * prompt ids of a fixed length, optionally after a shared prefix; greedy, a fixed number of new tokens), timing every
+ * token as the client sees it.
  */
 public final class ThroughputBench {
 
@@ -29,23 +31,34 @@ public final class ThroughputBench {
         }
     }
 
+    /** Each run draws other prompts, so a later run (another level, another engine) never meets a prompt it cached. */
+    private static final AtomicLong RUNS = new AtomicLong();
+
     private ThroughputBench() {}
 
     public static Result run(Engine engine, int concurrency, int requestsPerClient, int promptLen, int newTokens, int vocab) throws Exception {
+        return run(engine, concurrency, requestsPerClient, new int[0], promptLen, newTokens, vocab);
+    }
+
+    /** The same with every prompt starting with {@code prefix} (a shared system prompt), then {@code promptLen} random ids. */
+    public static Result run(Engine engine, int concurrency, int requestsPerClient, int[] prefix, int promptLen, int newTokens,
+                             int vocab) throws Exception {
         ExecutorService clients = Executors.newFixedThreadPool(concurrency);
         List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
         List<Double> itl = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger ids = new AtomicInteger();
         long[] tokens = new long[concurrency];
         double kvMax = 0;
+        long salt = RUNS.incrementAndGet() * 1_000_003L;
         long start = System.nanoTime();
         List<Future<?>> futures = new ArrayList<>();
         for (int c = 0; c < concurrency; c++) {
             int client = c;
             futures.add(clients.submit(() -> {
-                SplittableRandom r = new SplittableRandom(client * 7919L + 1);
+                SplittableRandom r = new SplittableRandom(salt + client * 7919L + 1);
                 for (int i = 0; i < requestsPerClient; i++) {
-                    int[] prompt = r.ints(promptLen, 0, vocab).toArray();
+                    int[] prompt = java.util.Arrays.copyOf(prefix, prefix.length + promptLen);
+                    System.arraycopy(r.ints(promptLen, 0, vocab).toArray(), 0, prompt, prefix.length, promptLen);
                     long t0 = System.nanoTime();
                     GenerationStream s = engine.submit(GenerationRequest.of("bench-" + ids.incrementAndGet(), new Prompt.Ids(prompt),
                             SamplingOptions.greedy(newTokens).toBuilder().ignoreEos(true).build()));

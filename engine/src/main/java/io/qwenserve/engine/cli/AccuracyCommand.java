@@ -40,10 +40,10 @@ final class AccuracyCommand implements Callable<Integer> {
         o.put("dtype", modelArgs.dtype);
         o.put("reference_dtype", referenceDtype);
         o.put("positions", r.positions());
-        o.put("top1_agreement", BenchCommand.round(r.top1Agreement()));
-        o.put("max_abs_dlogit", BenchCommand.round(r.maxAbsDelta()));
-        o.put("mean_abs_dlogit", BenchCommand.round(r.meanAbsDelta()));
-        o.put("reference_logit_spread", BenchCommand.round(r.referenceSpread()));
+        o.put("top1_agreement", io.qwenserve.engine.bench.BenchFigures.round(r.top1Agreement()));
+        o.put("max_abs_dlogit", io.qwenserve.engine.bench.BenchFigures.round(r.maxAbsDelta()));
+        o.put("mean_abs_dlogit", io.qwenserve.engine.bench.BenchFigures.round(r.meanAbsDelta()));
+        o.put("reference_logit_spread", io.qwenserve.engine.bench.BenchFigures.round(r.referenceSpread()));
         o.put("greedy_ids_matched", r.greedyMatched());
         o.put("greedy_ids_total", r.greedyTotal());
         System.out.println(o.toPrettyString());

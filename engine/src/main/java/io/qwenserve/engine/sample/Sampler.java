@@ -1,6 +1,7 @@
 package io.qwenserve.engine.sample;
 
 import io.qwenserve.engine.model.Torch;
+import io.qwenserve.engine.structured.LogitsMasker;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
@@ -14,16 +15,18 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * Picks one token per row of a logits batch, each row with its own parameters.
  *
- * <p>Order per row, as Hugging Face applies it: padding ids masked, repetition penalty (prompt and output ids),
+ * <p>Order per row, as Hugging Face applies it: padding ids masked, the response format's mask (constrained rows
+ * only), repetition penalty (prompt and output ids),
  * presence/frequency penalties (output ids), temperature, top-k, top-p, then a draw from the row's own random stream.
  * Penalties for the whole batch are two scatter operations; greedy rows share one argmax. For sampled rows only the
  * candidates leave the device: the top-k, or for top-p alone the 256 most likely ids when they already hold the
- * nucleus (a full sort otherwise). Log probabilities are those of the raw model distribution.
+ * nucleus (a full sort otherwise). Log probabilities are those of the raw model distribution (before the mask).
  */
 public final class Sampler {
     private static final int NUCLEUS_CANDIDATES = 256;
 
     private final int validVocab;
+    private final LogitsMasker masker = new LogitsMasker();
 
     /** @param validVocab ids at or above this (embedding padding rows) are never sampled */
     public Sampler(int validVocab) {
@@ -41,6 +44,7 @@ public final class Sampler {
             }
             boolean anyLogprobs = rows.stream().anyMatch(r -> r.params().logprobs() > 0);
             Tensor logprobs = anyLogprobs ? torch.log_softmax(logits, 1) : null;
+            applyMasks(logits, rows);
             applyPenalties(logits, rows, v);
 
             int[] tokens = new int[b];
@@ -76,6 +80,23 @@ public final class Sampler {
             }
         }
         return out;
+    }
+
+    /** Rows with a response format: tokens it does not allow next become -inf (free rows are not touched). */
+    private void applyMasks(Tensor logits, List<SamplingRow> rows) {
+        List<LogitsMasker.Row> masked = null;
+        for (int i = 0; i < rows.size(); i++) {
+            SamplingRow r = rows.get(i);
+            if (r.mask() != null) {
+                if (masked == null) {
+                    masked = new ArrayList<>();
+                }
+                masked.add(new LogitsMasker.Row(i, r.mask(), r.endIds()));
+            }
+        }
+        if (masked != null) {
+            masker.apply(logits, masked);
+        }
     }
 
     private void applyPenalties(Tensor logits, List<SamplingRow> rows, long v) {

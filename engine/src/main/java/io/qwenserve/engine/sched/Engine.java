@@ -203,7 +203,8 @@ public final class Engine implements AutoCloseable {
             Sequence seq = new Sequence(r.requestId(), p.prompt(), r.priority(), r.deadline(),
                     new SequenceSampler(p.params(), p.prompt()), p.stopIds(), arrivals.incrementAndGet(),
                     model.model().rope().ntkAlpha(p.prompt().length), Math.min(p.params().maxTokens(), maxModelLen - p.prompt().length),
-                    output, r.adapter(), prefixRoot(r.adapter()));
+                    output, p.grammar() == null ? null : inputs.structuredOutputs().matcher(p.grammar(), p.stopIds()),
+                    r.adapter(), prefixRoot(r.adapter()));
             streams.add(stream);
             adds.add(() -> {
                 scheduler.add(seq);

@@ -9,6 +9,11 @@ import io.qwenserve.engine.chat.ChatTemplate;
 import io.qwenserve.engine.config.GenerationDefaults;
 import io.qwenserve.engine.sample.InvalidParameterException;
 import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.engine.structured.CompiledGrammar;
+import io.qwenserve.engine.structured.OutputConstraint;
+import io.qwenserve.engine.structured.StructuredOutputException;
+import io.qwenserve.engine.structured.StructuredOutputs;
+import io.qwenserve.engine.structured.ToolCallFormat;
 import io.qwenserve.engine.tokenizer.QwenTokenizer;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -23,8 +28,12 @@ import java.util.Set;
  * <p>Thread-safe and stateless: it runs on the submitting thread, never on the engine loop.
  */
 public final class InputProcessor {
-    /** A request ready for the scheduler: its prompt ids, resolved sampling and the ids that end it. */
-    record Processed(GenerationRequest request, int[] prompt, SamplingParams params, Set<Integer> stopIds) {}
+    /**
+     * A request ready for the scheduler: its prompt ids, resolved sampling, the ids that end it and, for a response
+     * format, its compiled automaton (null for free text).
+     */
+    record Processed(GenerationRequest request, int[] prompt, SamplingParams params, Set<Integer> stopIds,
+                     CompiledGrammar grammar) {}
 
     private final QwenTokenizer tokenizer;
     private final ChatTemplate template;
@@ -35,6 +44,7 @@ public final class InputProcessor {
     private final int maxModelLen;
     private final long kvCapacityTokens;
     private final java.util.function.Predicate<String> adapterExists;
+    private volatile StructuredOutputs structured;
 
     /**
      * @param modelStopIds     the chat template's and the model's end ids, added to every request's
@@ -103,7 +113,38 @@ public final class InputProcessor {
         }
         Set<Integer> stopIds = new HashSet<>(request.sampling().ignoreEos() ? Set.of() : modelStopIds);
         stopIds.addAll(params.stopIds());
-        return new Processed(request, prompt, params, Set.copyOf(stopIds));
+        return new Processed(request, prompt, params, Set.copyOf(stopIds), grammar(request.sampling().responseFormat()));
+    }
+
+    /**
+     * The automaton of a response format, compiled here on the submitting thread (cached per format).
+     *
+     * @throws InvalidParameterException naming {@code response_format} (or {@code tools}) and what is unsupported
+     */
+    private CompiledGrammar grammar(OutputConstraint format) {
+        if (format == null) {
+            return null;
+        }
+        try {
+            return structuredOutputs().compile(format);
+        } catch (StructuredOutputException e) {
+            throw new InvalidParameterException(format instanceof ToolCallFormat ? "tools" : "response_format", e.getMessage());
+        }
+    }
+
+    /** Constrained decoding for this engine's tokenizer, made on first use (the vocabulary trie costs a moment). */
+    StructuredOutputs structuredOutputs() {
+        StructuredOutputs s = structured;
+        if (s == null) {
+            synchronized (this) {
+                s = structured;
+                if (s == null) {
+                    s = new StructuredOutputs(tokenizer, StructuredOutputs.Options.DEFAULT);
+                    structured = s;
+                }
+            }
+        }
+        return s;
     }
 
     /** Request fields over the engine's defaults over the model's; validated by {@link SamplingParams}. */

@@ -2,6 +2,7 @@ package io.qwenserve.engine.sched;
 
 import io.qwenserve.engine.api.FinishReason;
 import io.qwenserve.engine.sample.SampleResult;
+import io.qwenserve.engine.sample.SamplingRow;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -213,8 +214,14 @@ final class Scheduler {
     private static void add(Sequence s, int n, List<SchedulerOutput.Entry> decodes, List<SchedulerOutput.Entry> prefills) {
         boolean sample = s.computed + n == s.known();
         SchedulerOutput.Entry e = new SchedulerOutput.Entry(s.id, s.tokens(s.computed, n), s.computed, s.blockTable(), s.ntkAlpha,
-                sample ? s.sampler.nextRow() : null, s.adapter);
+                sample ? row(s) : null, s.adapter);
         (n == 1 && sample ? decodes : prefills).add(e);
+    }
+
+    /** The sampling row of a sequence's next token; a response format's mask comes from its matcher (cached per state). */
+    private static SamplingRow row(Sequence s) {
+        SamplingRow row = s.sampler.nextRow();
+        return s.matcher == null ? row : row.withMask(s.matcher.mask(), s.endIds);
     }
 
     /** The lowest-priority, newest running sequence not scheduled in this step. */
@@ -262,12 +269,19 @@ final class Scheduler {
             finish(s, FinishReason.STOP, null);
             return;
         }
+        if (s.matcher != null && !s.matcher.accept(token)) {
+            // only when the format has no continuation at all (deeper than its nesting limit): nothing valid to sample
+            finish(s, FinishReason.ERROR, "the response format allows no token here");
+            return;
+        }
         int index = s.outputLength();
         s.append(token);
         s.sampler.accept(token);
         generationTokens++;
         if (sink.token(s, index, r)) {
             finish(s, FinishReason.STOP_STRING, null);
+        } else if (s.matcher != null && s.matcher.mustEnd()) {
+            finish(s, FinishReason.STOP, null); // the output is complete and nothing may follow: no step for the end token
         } else if (s.outputLength() >= s.maxTokens) {
             finish(s, FinishReason.LENGTH, null);
         }

@@ -2,6 +2,7 @@ package io.qwenserve.engine.sched;
 
 import io.qwenserve.engine.api.FinishReason;
 import io.qwenserve.engine.sample.SequenceSampler;
+import io.qwenserve.engine.structured.GrammarMatcher;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,6 +33,8 @@ final class Sequence {
     final OutputProcessor.Output output; // null in scheduler tests
     final String adapter;        // LoRA adapter name, or null for the base model
     final long prefixRoot;       // parent key of its first KV block in the prefix cache: one tree per adapter
+    final GrammarMatcher matcher; // the response format's cursor over the output; null for free text
+    final int[] endIds;          // stopIds as an array (allowed by the matcher's mask where the output is complete)
 
     private int[] tokens = new int[16];
     private int outputLen;
@@ -46,12 +49,23 @@ final class Sequence {
 
     Sequence(String id, int[] prompt, int priority, Instant deadline, SequenceSampler sampler, Set<Integer> stopIds,
              long arrival, double ntkAlpha, int maxTokens, OutputProcessor.Output output) {
-        this(id, prompt, priority, deadline, sampler, stopIds, arrival, ntkAlpha, maxTokens, output, null,
+        this(id, prompt, priority, deadline, sampler, stopIds, arrival, ntkAlpha, maxTokens, output, null);
+    }
+
+    Sequence(String id, int[] prompt, int priority, Instant deadline, SequenceSampler sampler, Set<Integer> stopIds,
+             long arrival, double ntkAlpha, int maxTokens, OutputProcessor.Output output, GrammarMatcher matcher) {
+        this(id, prompt, priority, deadline, sampler, stopIds, arrival, ntkAlpha, maxTokens, output, matcher, null,
                 io.qwenserve.engine.kv.BlockPool.ROOT);
     }
 
     Sequence(String id, int[] prompt, int priority, Instant deadline, SequenceSampler sampler, Set<Integer> stopIds,
              long arrival, double ntkAlpha, int maxTokens, OutputProcessor.Output output, String adapter, long prefixRoot) {
+        this(id, prompt, priority, deadline, sampler, stopIds, arrival, ntkAlpha, maxTokens, output, null, adapter, prefixRoot);
+    }
+
+    Sequence(String id, int[] prompt, int priority, Instant deadline, SequenceSampler sampler, Set<Integer> stopIds,
+             long arrival, double ntkAlpha, int maxTokens, OutputProcessor.Output output, GrammarMatcher matcher,
+             String adapter, long prefixRoot) {
         this.adapter = adapter;
         this.prefixRoot = prefixRoot;
         this.id = id;
@@ -64,6 +78,8 @@ final class Sequence {
         this.ntkAlpha = ntkAlpha;
         this.maxTokens = maxTokens;
         this.output = output;
+        this.matcher = matcher;
+        this.endIds = stopIds.stream().mapToInt(Integer::intValue).sorted().toArray();
     }
 
     int priority() {

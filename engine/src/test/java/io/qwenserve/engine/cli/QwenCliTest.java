@@ -133,6 +133,39 @@ class QwenCliTest {
     }
 
     @Test
+    void benchComparesPrefixCachingInOneRun() throws Exception {
+        Run ttft = run("", "bench", "--model", model(Architecture.QWEN2).toString(), "--shared-prefix", "48", "--prompt-len", "4",
+                "--rounds", "2", "--dtype", "fp32", "--format", "json");
+        assertEquals(0, ttft.exit(), ttft.err());
+        JsonNode t = OM.readTree(ttft.out());
+        for (String f : List.of("ttft_ms_uncached_p50", "ttft_ms_cached_p50", "ttft_lower_by")) {
+            assertTrue(t.get(f).isNumber(), f + " in " + t);
+        }
+        assertEquals(48, t.get("cached_prompt_tokens").get(1).asInt(), "the prefix's three full blocks were cached: " + t);
+        Run conc = run("", "bench", "--model", model(Architecture.QWEN2).toString(), "--concurrency", "2", "--shared-prefix", "32",
+                "--requests-per-client", "2", "--prompt-len", "4", "--new-tokens", "4", "--no-baseline", "--dtype", "fp32",
+                "--rounds", "2", "--format", "json");
+        assertEquals(0, conc.exit(), conc.err());
+        JsonNode c = OM.readTree(conc.out());
+        JsonNode rs = c.get("results");
+        assertEquals(4, rs.size(), "one level, caching on and off, two rounds");
+        assertTrue(rs.get(0).get("prefix_caching").asBoolean(), "round 0: on first");
+        assertFalse(rs.get(2).get("prefix_caching").asBoolean(), "round 1: off first");
+        for (JsonNode r : rs) {
+            if (r.get("prefix_caching").asBoolean()) {
+                assertTrue(r.get("prefix_cache_hits").asLong() > 0, r.toString());
+            } else {
+                assertEquals(0, r.get("prefix_cache_queries").asLong(), r.toString());
+            }
+        }
+        JsonNode cmp = c.get("prefix_caching_comparison").get(0);
+        assertEquals(2, cmp.get("rounds").asInt());
+        for (String f : List.of("output_tokens_per_s_ratio", "ttft_ms_p50_lower_by", "ttft_ms_p99_lower_by", "itl_ms_p50_ratio")) {
+            assertTrue(cmp.get(f).isNumber(), f + " in " + cmp);
+        }
+    }
+
+    @Test
     void infoChecksTheCpu() {
         Run one = run("", "info", "--threads", "1");
         assertEquals(0, one.exit(), one.err());

@@ -77,6 +77,6 @@ public class RequestMapper {
                 p.hasPresencePenalty() ? p.getPresencePenalty() : null,
                 p.hasFrequencyPenalty() ? p.getFrequencyPenalty() : null,
                 p.hasSeed() ? p.getSeed() : null,
-                p.getStopList(), Set.copyOf(p.getStopTokenIdsList()), p.getLogprobs(), false);
+                p.getStopList(), Set.copyOf(p.getStopTokenIdsList()), p.getLogprobs(), false, ResponseFormats.of(p));
     }
 }

@@ -14,11 +14,14 @@ import io.qwenserve.proto.v1.Usage;
 
 /**
  * Numbers and converts one request's engine events into {@code qwen.v1.GenerateResponse} messages: chunks get seq 0, 1,
- * 2, ...; the terminal message (final or error) gets the next number. One instance per request.
+ * 2, ..., their first token's index and their text's offset (code points) in the whole output; the terminal message
+ * (final or error) gets the next seq. One instance per request (per attempt, for a redone Kafka request).
  */
 public final class ResponseMapper {
     private final String requestId;
     private long seq;
+    /** Code points of text sent so far. */
+    private int textOffset;
 
     public ResponseMapper(String requestId) {
         this.requestId = requestId;
@@ -27,7 +30,9 @@ public final class ResponseMapper {
     public GenerateResponse map(GenerationEvent event) {
         GenerateResponse.Builder b = GenerateResponse.newBuilder().setRequestId(requestId);
         if (event instanceof GenerationEvent.Chunk c) {
-            Chunk.Builder cb = Chunk.newBuilder().setSeq(seq++).setText(c.text());
+            Chunk.Builder cb = Chunk.newBuilder().setSeq(seq++).setText(c.text()).setFirstTokenIndex(c.firstTokenIndex())
+                    .setTextOffset(textOffset);
+            textOffset += c.text().codePointCount(0, c.text().length());
             for (int id : c.tokenIds()) {
                 cb.addTokenIds(id);
             }

@@ -24,9 +24,26 @@ public interface QwenConfig {
     @WithName("api-keys")
     Optional<List<String>> apiKeys();
 
+    /**
+     * Who may choose a request's priority: {@code KEY=MIN..MAX} entries, one per API key with that right. A call with
+     * another key (or with none) runs at the default priority 0 whatever it asks for; one outside its key's range is
+     * refused ({@code priority}).
+     */
+    @WithName("api-key-priorities")
+    Optional<List<String>> apiKeyPriorities();
+
     Shutdown shutdown();
 
     Kafka kafka();
+
+    Http http();
+
+    /** Caps of the OpenAI-compatible HTTP API. */
+    interface Http {
+        /** Most choices one call may ask for: n for chat, prompts x n for {@code /v1/completions}. */
+        @WithDefault("128")
+        int maxChoices();
+    }
 
     Lora lora();
 
@@ -198,5 +215,26 @@ public interface QwenConfig {
 
         /** Replication factor of created topics; unset takes the broker's default. */
         Optional<Short> replicationFactor();
+
+        /**
+         * Topics a request's {@code reply-to} header may name (the reply topic is always allowed); by default the reply
+         * topic alone ({@code qwen.replies}). A request naming another topic, or one that does not exist, is refused on
+         * the reply topic and dead-lettered.
+         */
+        @WithDefault("${qwen.kafka.reply-topic}")
+        List<String> replyTopics();
+
+        /**
+         * Priorities Kafka requests may ask for (message field or header), {@code MIN..MAX}; one outside is refused.
+         * Unset: every Kafka request runs at the default priority 0.
+         */
+        Optional<String> priorityRange();
+
+        /**
+         * A request partition that cannot move this long while the broker answers (a record whose replies or dead
+         * letter keep failing holds its commit point) fails liveness.
+         */
+        @WithDefault("5m")
+        Duration stuckPartitionTimeout();
     }
 }

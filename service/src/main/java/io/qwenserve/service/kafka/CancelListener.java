@@ -13,7 +13,8 @@ import org.jboss.logging.Logger;
 /**
  * Reads the control topic on its own thread: a record's value is a request id to cancel. Every replica reads every
  * partition (no consumer group), starting {@link CancelRegistry#MEMORY_MS} back, so that a request cancelled before a
- * failover still ends CANCELLED on the replica that redoes it.
+ * failover still ends CANCELLED on the replica that redoes it. An iteration that throws anything is logged and the
+ * loop goes on after a pause.
  */
 final class CancelListener implements Runnable {
     private static final Logger LOG = Logger.getLogger(CancelListener.class);
@@ -22,6 +23,7 @@ final class CancelListener implements Runnable {
     private final String topic;
     private final CancelRegistry cancels;
     private volatile boolean closing;
+    private volatile long heartbeatNanos = System.nanoTime();
 
     CancelListener(Consumer<String, byte[]> consumer, String topic, CancelRegistry cancels) {
         this.consumer = consumer;
@@ -33,8 +35,43 @@ final class CancelListener implements Runnable {
         closing = true;
     }
 
+    /** When (nanoTime) the loop last completed an iteration. */
+    long heartbeatNanos() {
+        return heartbeatNanos;
+    }
+
     @Override
     public void run() {
+        try {
+            while (!closing && !assign()) {
+                sleep(1000);
+            }
+            int failures = 0;
+            while (!closing) {
+                try {
+                    for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                        if (r.value() != null && r.value().length > 0) {
+                            cancels.cancel(new String(r.value(), StandardCharsets.UTF_8).trim());
+                        }
+                    }
+                    heartbeatNanos = System.nanoTime();
+                    failures = 0;
+                } catch (Throwable t) {
+                    LOG.errorf(t, "the Kafka cancel loop failed (%d in a row); going on", ++failures);
+                    sleep(Math.min(5000, 100L << Math.min(6, failures)));
+                }
+            }
+        } finally {
+            try {
+                consumer.close(Duration.ofSeconds(2));
+            } catch (Throwable t) {
+                LOG.warnf("closing the cancel consumer: %s", t.toString());
+            }
+        }
+    }
+
+    /** Reads every partition from {@link CancelRegistry#MEMORY_MS} back; false when the broker did not answer yet. */
+    private boolean assign() {
         try {
             List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
                     .map(p -> new TopicPartition(topic, p.partition())).toList();
@@ -48,17 +85,20 @@ final class CancelListener implements Runnable {
                     consumer.seek(tp, at.offset());
                 }
             });
-            while (!closing) {
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.value() != null && r.value().length > 0) {
-                        cancels.cancel(new String(r.value(), StandardCharsets.UTF_8).trim());
-                    }
-                }
-            }
-        } catch (RuntimeException e) {
-            LOG.error("the Kafka cancel loop failed", e);
-        } finally {
-            consumer.close(Duration.ofSeconds(2));
+            heartbeatNanos = System.nanoTime();
+            return true;
+        } catch (Throwable t) {
+            LOG.warnf("the Kafka cancel loop cannot read %s yet: %s", topic, t.toString());
+            heartbeatNanos = System.nanoTime();
+            return false;
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

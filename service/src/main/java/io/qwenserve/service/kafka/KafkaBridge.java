@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.qwenserve.service.api.RequestMapper;
 import io.qwenserve.service.config.QwenConfig;
 import io.qwenserve.service.engine.EngineHolder;
+import io.qwenserve.service.security.PriorityRange;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -16,6 +17,7 @@ import jakarta.interceptor.Interceptor;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -54,8 +56,20 @@ public class KafkaBridge {
     /** Where the bridge is in its life. */
     public enum State { DISABLED, STARTING, RUNNING, STOPPED }
 
-    /** What readiness reports. */
-    public record Health(boolean up, State state, String detail, int assignedPartitions, int inFlight) {}
+    /**
+     * Kafka connectivity (its own health check, not readiness: HTTP and gRPC serve whatever the broker does), from
+     * cached state.
+     *
+     * @param checkedAgoMs how long ago the broker was last asked (-1: not yet)
+     * @param paused       whether the request partitions are paused (in-flight bound, backpressure, engine not accepting)
+     */
+    public record Health(boolean up, State state, String detail, int assignedPartitions, int inFlight, boolean paused, long checkedAgoMs) {}
+
+    /** Whether the bridge is wedged: a loop died or stopped turning, or a partition cannot move while the broker answers. */
+    public record Liveness(boolean up, String detail) {}
+
+    /** A loop that has not finished an iteration for this long is wedged. */
+    static final long LOOP_STALL_MS = 90_000;
 
     @Inject
     QwenConfig config;
@@ -83,8 +97,11 @@ public class KafkaBridge {
     private KafkaMetrics metrics;
     private RequestConsumer requests;
     private CancelListener cancels;
+    private volatile CancelRegistry cancelled;
+    private BrokerWatch watch;
     private Thread requestThread;
     private Thread cancelThread;
+    private Thread watchThread;
 
     void onStart(@Observes StartupEvent event) {
         if (config.kafka().enabled()) {
@@ -114,25 +131,33 @@ public class KafkaBridge {
             if (state != State.STARTING) {
                 return;
             }
-            sender = new ReplySender(new KafkaProducer<>(producerConfig(), new StringSerializer(), new ByteArraySerializer()),
-                    k.deadLetterTopic(), replica);
+            KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerConfig(), new StringSerializer(), new ByteArraySerializer());
+            sender = new ReplySender(producer, k.deadLetterTopic(), replica);
             replyThread = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, "qwen-kafka-replies");
                 t.setDaemon(true);
                 return t;
             });
-            metrics = new KafkaMetrics(registry, inFlight);
-            CancelRegistry cancelled = new CancelRegistry();
-            RequestHandler handler = new RequestHandler(holder, mapper, sender, cancelled, replyThread, k.replyTopic());
-            requests = new RequestConsumer(consumer(requestConsumerConfig()), k.requestTopic(), handler, metrics, k.maxInFlight(), inFlight);
+            Set<String> replyTopics = new LinkedHashSet<>(k.replyTopics());
+            replyTopics.add(k.replyTopic());
+            watch = new BrokerWatch(admin, producer, replyTopics);
+            watch.checkNow();
+            metrics = new KafkaMetrics(registry, inFlight, watch::up);
+            cancelled = new CancelRegistry();
+            RequestHandler handler = new RequestHandler(holder, mapper, sender, cancelled, replyThread, k.replyTopic(), watch,
+                    k.priorityRange().filter(r -> !r.isBlank()).map(PriorityRange::parse).orElse(null));
+            requests = new RequestConsumer(consumer(requestConsumerConfig()), k.requestTopic(), handler, metrics, k.maxInFlight(), inFlight,
+                    watch::up);
             cancels = new CancelListener(consumer(config(Map.of(), Map.of(CommonClientConfigs.CLIENT_ID_CONFIG, replica + "-cancel",
                     ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), false)), k.cancelTopic(), cancelled);
             requestThread = daemon(requests, "qwen-kafka-requests");
             cancelThread = daemon(cancels, "qwen-kafka-cancel");
+            watchThread = daemon(watch, "qwen-kafka-watch");
             state = State.RUNNING;
+            LOG.infof("Kafka: serving %s as %s in group %s (replies to %s, cancel via %s, dead letters to %s; at most %d in flight; "
+                    + "priorities %s)", k.requestTopic(), replica, k.groupId(), replyTopics, k.cancelTopic(), k.deadLetterTopic(),
+                    k.maxInFlight(), k.priorityRange().map(r -> "in " + r).orElse("not chosen by requests (qwen.kafka.priority-range)"));
         }
-        LOG.infof("Kafka: serving %s as %s in group %s (replies to reply-to or %s, cancel via %s, dead letters to %s; at most %d in flight)",
-                k.requestTopic(), replica, k.groupId(), k.replyTopic(), k.cancelTopic(), k.deadLetterTopic(), k.maxInFlight());
     }
 
     /** Creates the missing topics, retrying while the broker is unreachable. */
@@ -192,6 +217,8 @@ public class KafkaBridge {
         requestThread.join(10_000);
         cancels.close();
         cancelThread.join(5_000);
+        watch.close();
+        watchThread.interrupt();
         sender.close();
         admin.close(Duration.ofSeconds(2));
         metrics.close();
@@ -209,21 +236,46 @@ public class KafkaBridge {
         }
     }
 
-    /** Readiness: the loops run and the broker answers (when enabled). */
+    /** Kafka connectivity, from cached state (never waits on the broker). */
+    /** Whether the control topic's cancellation of {@code requestId} has been read (recently) on this replica. */
+    boolean cancelRead(String requestId) {
+        CancelRegistry c = cancelled;
+        return c != null && c.cancelled(requestId);
+    }
+
     public Health health() {
         State s = state;
         if (s != State.RUNNING) {
-            return new Health(s == State.DISABLED, s, s == State.STARTING ? "waiting for the engine and the topics" : null, 0, 0);
+            return new Health(s == State.DISABLED, s, s == State.STARTING ? "waiting for the engine and the topics" : null, 0, 0, false, -1);
         }
-        String problem = !requestThread.isAlive() || !cancelThread.isAlive() ? "a Kafka loop has died (see the log)" : null;
-        if (problem == null) {
-            try {
-                admin.describeCluster().clusterId().get(2, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                problem = "broker unreachable: " + e;
-            }
+        return new Health(watch.up(), s, watch.problem(), requests.assignedPartitions(), inFlight.get(), requests.paused(),
+                watch.checkedAgoMillis());
+    }
+
+    /**
+     * Liveness: every loop runs and turns, and no request partition has been held still for
+     * {@code qwen.kafka.stuck-partition-timeout} by a record that cannot be answered nor dead-lettered while the broker
+     * answers (a broker outage alone never fails liveness: a restart would not bring the broker back).
+     */
+    public Liveness liveness() {
+        if (state != State.RUNNING) {
+            return new Liveness(true, null);
         }
-        return new Health(problem == null, s, problem, requests.assignedPartitions(), inFlight.get());
+        if (!requestThread.isAlive() || !cancelThread.isAlive()) {
+            return new Liveness(false, "a Kafka loop has died (see the log)");
+        }
+        long now = System.nanoTime();
+        long stalled = TimeUnit.NANOSECONDS.toMillis(now - Math.min(requests.heartbeatNanos(), cancels.heartbeatNanos()));
+        if (stalled > LOOP_STALL_MS) {
+            return new Liveness(false, "a Kafka loop has not turned for " + stalled / 1000 + " s");
+        }
+        long timeout = config.kafka().stuckPartitionTimeout().toNanos();
+        long failing = requests.failingSinceNanos();
+        if (failing != Long.MAX_VALUE && now - failing > timeout && watch.upForNanos() > timeout) {
+            return new Liveness(false, "a request partition cannot move: a record has failed to be answered or dead-lettered for "
+                    + TimeUnit.NANOSECONDS.toSeconds(now - failing) + " s while the broker answers (see the log)");
+        }
+        return new Liveness(true, null);
     }
 
     /** The {@code kafka.*} settings between this client's defaults and what it must have. */
@@ -245,7 +297,9 @@ public class KafkaBridge {
     }
 
     private Map<String, Object> producerConfig() {
-        return config(Map.of(ProducerConfig.LINGER_MS_CONFIG, 5, ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000),
+        // a send never waits long on the shared reply thread: metadata of reply topics is loaded beforehand (BrokerWatch), and
+        // a full buffer (a long broker outage) fails the send, which is redone later
+        return config(Map.of(ProducerConfig.LINGER_MS_CONFIG, 5, ProducerConfig.MAX_BLOCK_MS_CONFIG, 1000),
                 Map.of(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all",
                         CommonClientConfigs.CLIENT_ID_CONFIG, replica + "-replies"), false);
     }

@@ -126,6 +126,11 @@ record KafkaRequest(ConsumerRecord<String, byte[]> record, String requestId, Str
         }
     }
 
+    /** The same request, answered on another topic (a refused {@code reply-to} is answered on the default one). */
+    KafkaRequest replyingTo(String topic) {
+        return new KafkaRequest(record, requestId, correlationId, topic, encoding, message, priority, deadline, error);
+    }
+
     static String header(ConsumerRecord<String, byte[]> r, String name) {
         Header h = r.headers().lastHeader(name);
         return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);

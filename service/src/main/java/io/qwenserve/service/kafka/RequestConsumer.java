@@ -1,18 +1,17 @@
 package io.qwenserve.service.kafka;
 
 import io.qwenserve.service.kafka.Done.Outcome;
+import io.qwenserve.service.kafka.RequestHandler.Handling;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -20,21 +19,28 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.jboss.logging.Logger;
 
 /**
- * The poll loop over the request topic, on its own thread, which alone touches the consumer.
+ * The poll loop over the request topic, on its own thread, which alone touches the consumer. It never waits for
+ * generation: each record goes to the {@link RequestHandler} and ends later through {@link #report}.
  *
- * <p>It never waits for generation: each record goes to the {@link RequestHandler} and ends later through
- * {@link #report}. While {@code maxInFlight} generations run, or after intake stopped for a shutdown, every assigned
- * partition is paused and records already fetched are sought back to; the loop keeps polling, so the group
- * membership stays alive however long generations take. Offsets are committed per partition up to the lowest
- * unfinished record ({@link OffsetTracker}). When a partition is revoked, what finished is committed and the rest of
- * its generations are abandoned: the new owner redoes exactly those.
+ * <p>Kafka is the buffer: while {@code maxInFlight} generations run, the engine does not accept work, the broker is
+ * away, a record was just deferred ({@link Backpressure}) or intake stopped for a shutdown, the partitions are paused
+ * and what was not dispatched is sought back to; the loop keeps polling (group membership stays alive) and the lag
+ * grows for the autoscaler. Offsets are committed up to the lowest unfinished record ({@link Partitions},
+ * {@link OffsetTracker}). Failed replies (redo) and dead letters are retried after a backoff ({@link RetryQueue}), all
+ * at once when the broker is back; meanwhile the record holds its commit point ({@link #failingSinceNanos()}). A
+ * revoked partition commits what finished and abandons the rest, which its new owner redoes; when the engine fails for
+ * good the loop leaves the group. An iteration that throws anything is logged, the partitions are sought back to
+ * their first record not dispatched, and the loop goes on.
  */
 final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     private static final Logger LOG = Logger.getLogger(RequestConsumer.class);
     private static final Duration POLL = Duration.ofMillis(100);
+    /** While paused only for capacity (in flight, the engine's queue): look again soon, so the engine never waits for the topic. */
+    private static final Duration POLL_FOR_ROOM = Duration.ofMillis(10);
     private static final long LAG_REFRESH_MS = 2000;
 
     private final Consumer<String, byte[]> consumer;
@@ -42,21 +48,33 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     private final RequestHandler handler;
     private final KafkaMetrics metrics;
     private final int maxInFlight;
-    private final Map<TopicPartition, OffsetTracker> trackers = new HashMap<>();
-    private final Map<TopicPartition, Set<InFlightRequest>> generating = new HashMap<>();
+    private final Partitions partitions = new Partitions();
     private final Queue<Done> done = new ConcurrentLinkedQueue<>();
+    private final RetryQueue retries = new RetryQueue();
     private final AtomicInteger inFlight;
+    private final BooleanSupplier brokerUp;
+    private boolean brokerWasDown;
+    private boolean left;
     private final CountDownLatch intakeStopped = new CountDownLatch(1);
     private volatile boolean intake = true;
     private volatile boolean closing;
     private volatile int assigned;
     private boolean paused;
+    /** Whether intake is held back now: partitions paused, or the last record read was deferred (backpressure). */
+    private volatile boolean holding;
+    private volatile long heartbeatNanos = System.nanoTime();
+    private volatile long failingSinceNanos = Long.MAX_VALUE;
+    private final Backpressure backpressure = new Backpressure();
     private long lagRefreshedAt;
 
-    /** @param inFlight generations running (this loop counts them; metrics and health read them) */
+    /**
+     * @param inFlight generations running (this loop counts them; metrics and health read them)
+     * @param brokerUp whether the broker answered its last check: while it does not, nothing is dispatched nor retried
+     */
     RequestConsumer(Consumer<String, byte[]> consumer, String topic, RequestHandler handler, KafkaMetrics metrics, int maxInFlight,
-                    AtomicInteger inFlight) {
+                    AtomicInteger inFlight, BooleanSupplier brokerUp) {
         this.consumer = consumer;
+        this.brokerUp = brokerUp;
         this.inFlight = inFlight;
         this.topic = topic;
         this.handler = handler;
@@ -64,7 +82,7 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         this.maxInFlight = maxInFlight;
     }
 
-    /** Any thread: a request record ended. */
+    /** Any thread: a request record ended, or an attempt to answer it failed. */
     void report(Done d) {
         done.add(d);
     }
@@ -84,71 +102,211 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
         return assigned;
     }
 
+    /** Whether intake is held back now (in-flight bound, backpressure, engine not accepting, shutdown). */
+    boolean paused() {
+        return holding;
+    }
+
+    /** When (nanoTime) the loop last completed an iteration. */
+    long heartbeatNanos() {
+        return heartbeatNanos;
+    }
+
+    /** Since when (nanoTime) the oldest record still failing to be answered or dead-lettered has failed; MAX_VALUE: none. */
+    long failingSinceNanos() {
+        return failingSinceNanos;
+    }
+
     @Override
     public void run() {
-        consumer.subscribe(List.of(topic), this);
+        int failures = 0;
         try {
+            consumer.subscribe(List.of(topic), this);
             while (!closing) {
-                if (!intake) {
-                    intakeStopped.countDown();
+                try {
+                    iteration();
+                    heartbeatNanos = System.nanoTime();
+                    failures = 0;
+                } catch (Throwable t) {
+                    failures++;
+                    LOG.errorf(t, "the Kafka request loop failed (%d in a row); going on", failures);
+                    recover();
+                    sleep(Math.min(5000, 100L << Math.min(6, failures)));
                 }
-                finishDone();
-                commit();
-                flowControl();
-                dispatch(consumer.poll(POLL));
-                refreshLag();
             }
             finishDone();
-            commitSync(trackers.keySet());
-        } catch (RuntimeException e) {
-            LOG.error("the Kafka request loop failed", e);
+            commitSync(partitions.all());
+        } catch (Throwable t) {
+            LOG.error("the Kafka request loop stopped", t);
         } finally {
             intakeStopped.countDown();
-            consumer.close(Duration.ofSeconds(5));
+            try {
+                consumer.close(Duration.ofSeconds(5));
+            } catch (Throwable t) {
+                LOG.warnf("closing the request consumer: %s", t.toString());
+            }
         }
+    }
+
+    private void iteration() {
+        if (!intake) {
+            intakeStopped.countDown();
+        }
+        if (left || (handler.engineFailed() && leaveGroup())) {
+            finishDone();
+            sleep(POLL.toMillis()); // out of the group: nothing to poll; the engine's failure fails liveness
+            return;
+        }
+        finishDone();
+        runRetries();
+        commit();
+        flowControl();
+        boolean forCapacity = paused && intake && brokerUp.getAsBoolean() && handler.engineAccepting();
+        dispatch(consumer.poll(forCapacity ? POLL_FOR_ROOM : POLL));
+        refreshLag();
+        holding = paused || backpressure.active();
+        failingSinceNanos = partitions.failingSinceNanos();
+    }
+
+    /**
+     * The engine failed and will not serve again: commit what finished and leave the group, so that other replicas take
+     * this replica's partitions (and redo its unfinished requests) now rather than after a restart.
+     */
+    private boolean leaveGroup() {
+        LOG.error("the engine failed: leaving the consumer group so that other replicas take the request partitions");
+        finishDone();
+        consumer.unsubscribe(); // revokes: commits what finished, hands the rest back
+        left = true;
+        return true;
+    }
+
+    /** After a failed iteration: read again from the first record of each partition that was not dispatched. */
+    private void recover() {
+        try {
+            for (TopicPartition tp : consumer.assignment()) {
+                OffsetTracker t = partitions.tracker(tp);
+                if (t != null) {
+                    consumer.seek(tp, t.next());
+                }
+            }
+        } catch (Throwable t) {
+            LOG.warnf("could not seek back after the failure: %s", t.toString());
+        }
+    }
+
+    private boolean canDispatch() {
+        if (!intake || inFlight.get() >= maxInFlight || !handler.engineAccepting() || !brokerUp.getAsBoolean()) {
+            return false;
+        }
+        return !backpressure.waiting(handler::engineHasRoom);
     }
 
     private void dispatch(ConsumerRecords<String, byte[]> records) {
+        boolean stop = false;
         for (TopicPartition tp : records.partitions()) {
+            OffsetTracker t = partitions.tracker(tp);
             for (ConsumerRecord<String, byte[]> r : records.records(tp)) {
-                if (!intake || inFlight.get() >= maxInFlight) {
-                    consumer.seek(tp, r.offset()); // fetched again once the partition resumes
+                if (stop || t == null || !canDispatch()) {
+                    consumer.seek(tp, r.offset()); // fetched again once the partitions resume
                     break;
                 }
-                trackers.get(tp).dispatched(r.offset());
-                InFlightRequest g = handler.handle(r, this::report);
-                if (g != null) {
-                    generating.computeIfAbsent(tp, k -> new HashSet<>()).add(g);
-                    inFlight.incrementAndGet();
+                Handling h = handler.handle(r, this::report);
+                if (h instanceof Handling.Deferred d) {
+                    consumer.seek(tp, r.offset()); // the record waits in its topic (backpressure)
+                    backpressure.deferred(d.reason());
+                    metrics.deferred(d.reason());
+                    stop = true;
+                    break;
+                }
+                backpressure.dispatched();
+                t.dispatched(r.offset());
+                if (h instanceof Handling.Started s) {
+                    track(tp, s.generation());
                 }
             }
         }
     }
 
+    private void track(TopicPartition tp, InFlightRequest g) {
+        partitions.started(tp, g);
+        inFlight.incrementAndGet();
+    }
+
     private void finishDone() {
+        Done redone = null;
+        Done undelivered = null;
+        int redos = 0;
+        int letters = 0;
         for (Done d; (d = done.poll()) != null; ) {
             InFlightRequest g = d.generation();
             if (g != null) {
-                Set<InFlightRequest> running = generating.get(d.partition());
-                if (running != null) {
-                    running.remove(g);
-                }
+                partitions.ended(d.partition(), g);
                 inFlight.decrementAndGet();
                 handler.released(g);
             }
-            if (d.outcome() == Outcome.REPLY_FAILED) {
-                handler.replyFailed(d.request(), d.failure(), this::report);
-            }
-            OffsetTracker t = trackers.get(d.partition());
-            if (t != null && d.outcome().finished) {
+            OffsetTracker t = partitions.tracker(d.partition());
+            boolean current = t != null && t.pending(d.offset()); // not revoked (and re-assigned) since
+            if (current && d.outcome().finished) {
                 t.finished(d.offset());
+            } else if (current && d.outcome() == Outcome.REPLY_FAILED) {
+                if (d.failure() instanceof RetriableException) {
+                    retries.schedule(RetryQueue.Kind.REDO, t, d, t.failed(d.offset(), System.nanoTime()));
+                    metrics.retried("reply");
+                    redone = redone == null ? d : redone;
+                    redos++;
+                } else {
+                    handler.replyFailed(d.request(), d.failure(), this::report);
+                }
+            } else if (current && d.outcome() == Outcome.DEAD_LETTER_FAILED) {
+                retries.schedule(RetryQueue.Kind.DEAD_LETTER, t, d, t.failed(d.offset(), System.nanoTime()));
+                metrics.retried("dead_letter");
+                undelivered = undelivered == null ? d : undelivered;
+                letters++;
             }
             metrics.ended(d.outcome());
+        }
+        // one line per batch of failures: a broker that refuses many sends at once must not flood the log
+        if (redos > 0) {
+            LOG.warnf("replies of %d request(s) failed (e.g. %s: %s): redoing them after a backoff", redos, redone.request().requestId(),
+                    redone.failure());
+        }
+        if (letters > 0) {
+            LOG.warnf("could not dead-letter %d record(s) (e.g. %s-%d@%d: %s): trying again after a backoff; their offsets hold their "
+                    + "partitions", letters, undelivered.partition().topic(), undelivered.partition().partition(), undelivered.offset(),
+                    undelivered.failure());
+        }
+    }
+
+    /** Retries that are due; none while the broker is away, and all of them at once when it is back. */
+    private void runRetries() {
+        if (!brokerUp.getAsBoolean()) {
+            brokerWasDown = true;
+            return;
+        }
+        List<RetryQueue.Entry> due = brokerWasDown ? retries.all() : retries.due();
+        brokerWasDown = false;
+        for (RetryQueue.Entry e : due) {
+            Done d = e.failed();
+            if (partitions.tracker(d.partition()) != e.tracker() || !e.tracker().pending(d.offset())) {
+                continue; // revoked since, or finished
+            }
+            if (e.kind() == RetryQueue.Kind.DEAD_LETTER) {
+                handler.deadLetter(d.request(), d.why(), this::report);
+            } else if (!canDispatch()) {
+                retries.later(e, Backpressure.MAX_MS);
+            } else {
+                Handling h = handler.handle(d.request().record(), this::report);
+                if (h instanceof Handling.Deferred) {
+                    retries.later(e, Backpressure.MAX_MS);
+                } else if (h instanceof Handling.Started s) {
+                    track(d.partition(), s.generation());
+                }
+            }
         }
     }
 
     private void flowControl() {
-        boolean pause = !intake || inFlight.get() >= maxInFlight;
+        boolean pause = !canDispatch();
         if (pause != paused) {
             if (pause) {
                 consumer.pause(consumer.assignment());
@@ -161,26 +319,18 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
 
     /** Asynchronous; a failed commit is superseded by the next one, or by the synchronous one on revocation and close. */
     private void commit() {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        trackers.forEach((tp, t) -> t.toCommit().ifPresent(o -> offsets.put(tp, new OffsetAndMetadata(o))));
+        Map<TopicPartition, OffsetAndMetadata> offsets = partitions.toCommit();
         if (!offsets.isEmpty()) {
             consumer.commitAsync(offsets, (o, e) -> {
                 if (e != null) {
                     LOG.warnf("offset commit failed: %s", e.toString());
                 }
             });
-            offsets.forEach((tp, o) -> trackers.get(tp).committed(o.offset()));
         }
     }
 
-    private void commitSync(Collection<TopicPartition> partitions) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (TopicPartition tp : partitions) {
-            OffsetTracker t = trackers.get(tp);
-            if (t != null) {
-                offsets.put(tp, new OffsetAndMetadata(t.commitPoint()));
-            }
-        }
+    private void commitSync(Collection<TopicPartition> which) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = partitions.commitPoints(which);
         try {
             consumer.commitSync(offsets, Duration.ofSeconds(5));
         } catch (KafkaException e) {
@@ -190,13 +340,13 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
 
     private void refreshLag() {
         long now = System.currentTimeMillis();
-        if (now - lagRefreshedAt < LAG_REFRESH_MS || trackers.isEmpty()) {
+        if (now - lagRefreshedAt < LAG_REFRESH_MS || partitions.size() == 0) {
             return;
         }
         lagRefreshedAt = now;
         try {
-            consumer.endOffsets(trackers.keySet(), Duration.ofSeconds(2)).forEach((tp, end) -> {
-                OffsetTracker t = trackers.get(tp);
+            consumer.endOffsets(partitions.all(), Duration.ofSeconds(2)).forEach((tp, end) -> {
+                OffsetTracker t = partitions.tracker(tp);
                 if (t != null && end != null) {
                     metrics.lag(tp, Math.max(0, end - t.committed()));
                 }
@@ -207,46 +357,46 @@ final class RequestConsumer implements Runnable, ConsumerRebalanceListener {
     }
 
     @Override
-    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-        for (TopicPartition tp : partitions) {
-            trackers.put(tp, new OffsetTracker(consumer.position(tp)));
+    public void onPartitionsAssigned(Collection<TopicPartition> added) {
+        for (TopicPartition tp : added) {
+            partitions.assigned(tp, consumer.position(tp));
         }
         if (paused) {
-            consumer.pause(partitions);
+            consumer.pause(added);
         }
-        assigned = trackers.size();
+        assigned = partitions.size();
         lagRefreshedAt = 0;
-        if (!partitions.isEmpty()) {
-            LOG.infof("request partitions assigned: %s", partitions);
+        if (!added.isEmpty()) {
+            LOG.infof("request partitions assigned: %s", added);
         }
     }
 
     @Override
-    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+    public void onPartitionsRevoked(Collection<TopicPartition> revoked) {
         finishDone();
-        commitSync(partitions);
-        giveUp(partitions, "revoked");
+        commitSync(revoked);
+        giveUp(revoked, "revoked");
     }
 
     @Override
-    public void onPartitionsLost(Collection<TopicPartition> partitions) {
-        giveUp(partitions, "lost");
+    public void onPartitionsLost(Collection<TopicPartition> lost) {
+        giveUp(lost, "lost");
     }
 
-    private void giveUp(Collection<TopicPartition> partitions, String why) {
-        int abandoned = 0;
-        for (TopicPartition tp : partitions) {
-            Set<InFlightRequest> running = generating.remove(tp);
-            if (running != null) {
-                running.forEach(InFlightRequest::abandon);
-                abandoned += running.size();
-            }
-            trackers.remove(tp);
-            metrics.unassigned(tp);
+    private void giveUp(Collection<TopicPartition> gone, String why) {
+        int abandoned = partitions.giveUp(gone);
+        gone.forEach(metrics::unassigned);
+        assigned = partitions.size();
+        if (!gone.isEmpty()) {
+            LOG.infof("request partitions %s: %s (%d generations handed back)", why, gone, abandoned);
         }
-        assigned = trackers.size();
-        if (!partitions.isEmpty()) {
-            LOG.infof("request partitions %s: %s (%d generations handed back)", why, partitions, abandoned);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * The body of {@code POST /v1/chat/completions}. Unknown fields are ignored; {@code top_k} and
  * {@code repetition_penalty} are extensions; {@code functions}/{@code function_call} are the legacy spelling of
- * {@code tools}/{@code tool_choice}.
+ * {@code tools}/{@code tool_choice}; {@code structured_outputs} ({@code regex}, {@code choice}, ...) is vLLM's extension
+ * beside {@code response_format}.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -35,7 +36,9 @@ public record ChatCompletionRequest(
         List<Tool> tools,
         JsonNode toolChoice,
         List<FunctionDefinition> functions,
-        JsonNode functionCall) {
+        JsonNode functionCall,
+        JsonNode responseFormat,
+        JsonNode structuredOutputs) {
 
     /** A message; {@code content} is a string, null, or a list of {@code {"type": "text", "text": ...}} parts. */
     @JsonIgnoreProperties(ignoreUnknown = true)

@@ -122,6 +122,18 @@ final class ChatMessages {
         return specs;
     }
 
+    /** The {@code name} of each function of {@link #functions}, in the same order (what {@code tool_choice} names). */
+    static List<String> functionNames(ChatCompletionRequest r) {
+        List<String> names = new ArrayList<>();
+        if (r.tools() != null) {
+            r.tools().forEach(t -> names.add(t.function().name()));
+        }
+        if (r.functions() != null) {
+            r.functions().forEach(f -> names.add(f.name()));
+        }
+        return names;
+    }
+
     private static FunctionSpec spec(FunctionDefinition f, String field) {
         if (f == null || (f.name() == null || f.name().isBlank()) && (f.nameForModel() == null || f.nameForModel().isBlank())) {
             throw new InvalidParameterException(field + ".name", field + ".name is required");

@@ -29,4 +29,6 @@ public record CompletionRequest(
         Integer logprobs,
         Boolean echo,
         Boolean stream,
-        ChatCompletionRequest.StreamOptions streamOptions) {}
+        ChatCompletionRequest.StreamOptions streamOptions,
+        JsonNode responseFormat,
+        JsonNode structuredOutputs) {}

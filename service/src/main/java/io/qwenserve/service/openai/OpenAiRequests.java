@@ -3,14 +3,17 @@ package io.qwenserve.service.openai;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.Prompt;
 import io.qwenserve.engine.api.SamplingOptions;
+import io.qwenserve.engine.structured.OutputConstraint;
 import io.qwenserve.engine.chat.ChatMessage;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.engine.sample.InvalidParameterException;
 import io.qwenserve.engine.sample.SamplingParams;
+import io.qwenserve.service.config.QwenConfig;
 import io.qwenserve.service.openai.react.FunctionSpec;
 import io.qwenserve.service.openai.react.QwenConversation;
 import io.qwenserve.service.openai.react.ReactPrompt;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -24,6 +27,9 @@ import java.util.stream.IntStream;
 public class OpenAiRequests {
     /** Most choices one call may ask for. */
     static final int MAX_N = 128;
+
+    @Inject
+    QwenConfig config;
 
     OpenAiCall chat(ChatCompletionRequest r, Engine engine, String callId) {
         if (r == null) {
@@ -46,9 +52,18 @@ public class OpenAiRequests {
         }
         int top = logprobs ? logprobs("top_logprobs", r.topLogprobs() != null ? r.topLogprobs() : 0) : -1;
         Integer maxTokens = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
+        OutputConstraint format = OpenAiFormats.responseFormat(r.responseFormat(), r.structuredOutputs());
+        if (!functions.isEmpty()) {
+            if (format != null) {
+                throw new InvalidParameterException("response_format", "response_format cannot be combined with tools"
+                        + " (the tool call is constrained to the function's parameters already)");
+            }
+            format = OpenAiFormats.tools(functions, r.toolChoice(), r.functionCall(), ChatMessages.functionNames(r));
+        }
         SamplingOptions sampling = new SamplingOptions(r.temperature(), r.topP(), r.topK(), maxTokens, r.repetitionPenalty(),
-                r.presencePenalty(), r.frequencyPenalty(), r.seed(), stop, null, logprobs ? Math.max(1, top) : 0, false);
+                r.presencePenalty(), r.frequencyPenalty(), r.seed(), stop, null, logprobs ? Math.max(1, top) : 0, false, format);
         int n = n(r.n());
+        checkChoices(1, n);
         List<GenerationRequest> requests = requests(callId, List.of(prompt), n, sampling);
         boolean stream = Boolean.TRUE.equals(r.stream());
         return new OpenAiCall(requests, n, tools, top, stream, stream && includeUsage(r.streamOptions()));
@@ -64,8 +79,10 @@ public class OpenAiRequests {
         List<Prompt> prompts = CompletionPrompts.of(r.prompt());
         int top = r.logprobs() != null ? logprobs("logprobs", r.logprobs()) : -1;
         SamplingOptions sampling = new SamplingOptions(r.temperature(), r.topP(), r.topK(), r.maxTokens(), r.repetitionPenalty(),
-                r.presencePenalty(), r.frequencyPenalty(), r.seed(), r.stop(), null, top >= 0 ? Math.max(top, 1) : 0, false);
+                r.presencePenalty(), r.frequencyPenalty(), r.seed(), r.stop(), null, top >= 0 ? Math.max(top, 1) : 0, false,
+                OpenAiFormats.responseFormat(r.responseFormat(), r.structuredOutputs()));
         int n = n(r.n());
+        checkChoices(prompts.size(), n);
         boolean stream = Boolean.TRUE.equals(r.stream());
         return new OpenAiCall(requests(callId, prompts, n, sampling), n, OpenAiCall.ToolMode.NONE, top, stream,
                 stream && includeUsage(r.streamOptions()));
@@ -113,6 +130,15 @@ public class OpenAiRequests {
             throw new InvalidParameterException("n", "n must be in [1, " + MAX_N + "], got " + v);
         }
         return v;
+    }
+
+    /** One engine request per choice: a call may ask for at most {@code qwen.http.max-choices} of them. */
+    private void checkChoices(int prompts, int n) {
+        int max = config.http().maxChoices();
+        if ((long) prompts * n > max) {
+            throw new InvalidParameterException("n", prompts == 1 ? "n must be <= " + max + " (qwen.http.max-choices), got " + n
+                    : "prompts x n must be <= " + max + " (qwen.http.max-choices), got " + prompts + " x " + n);
+        }
     }
 
     private static int logprobs(String field, int top) {

@@ -9,6 +9,9 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.specification.RequestSpecification;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -16,20 +19,32 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * Parses every Kubernetes manifest and the Dockerfiles in {@code deploy/} and checks them against what the running
- * service really exposes: probe paths answer, ports and metric names exist, configuration keys are real.
+ * service really exposes, built as the images build it (health and metrics on the management interface): probe paths
+ * answer there and not on the public port, ports and metric names exist, configuration keys are real.
  */
 @QuarkusTest
+@TestProfile(DeployManifestsTest.Management.class)
 class DeployManifestsTest {
+    /** The images' build: {@code -Dquarkus.management.enabled=true}. */
+    public static class Management implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("quarkus.management.enabled", "true", "quarkus.management.test-port", "0");
+        }
+    }
+
     static final Path DEPLOY = Path.of("..", "deploy");
     static final List<JsonNode> DOCS = new ArrayList<>();
 
@@ -57,6 +72,11 @@ class DeployManifestsTest {
         holder.whenReady().get(120, TimeUnit.SECONDS);
     }
 
+    /** The management interface of the service under test. */
+    static RequestSpecification management() {
+        return given().port(ConfigProvider.getConfig().getValue("quarkus.management.test-port", Integer.class));
+    }
+
     static JsonNode one(String kind) {
         List<JsonNode> all = all(kind);
         assertEquals(1, all.size(), "exactly one " + kind);
@@ -79,13 +99,14 @@ class DeployManifestsTest {
     }
 
     @Test
-    void probesHitTheRealHealthEndpoints() {
+    void probesHitTheRealHealthEndpointsOnTheManagementPort() {
         JsonNode c = container();
         for (String probe : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
             String path = c.path(probe).path("httpGet").path("path").asText();
             assertTrue(path.startsWith("/q/health/"), probe + " " + path);
-            given().when().get(path).then().statusCode(200);
-            assertEquals("http", c.path(probe).path("httpGet").path("port").asText());
+            management().when().get(path).then().statusCode(200);
+            given().when().get(path).then().statusCode(404); // not on the public port
+            assertEquals("management", c.path(probe).path("httpGet").path("port").asText());
         }
         assertEquals("/q/health/started", c.path("startupProbe").path("httpGet").path("path").asText());
         assertEquals("/q/health/ready", c.path("readinessProbe").path("httpGet").path("path").asText());
@@ -95,23 +116,26 @@ class DeployManifestsTest {
     @Test
     void portsLineUp() {
         JsonNode c = container();
-        assertEquals(8080, c.path("ports").get(0).path("containerPort").asInt(), "the service's default quarkus.http.port");
-        assertEquals("http", c.path("ports").get(0).path("name").asText());
-        JsonNode svc = one("Service");
+        assertEquals(8080, port(c, "http"), "the service's default quarkus.http.port");
+        assertEquals(9090, port(c, "management"), "QUARKUS_MANAGEMENT_PORT of the images");
+        JsonNode svc = service("qwen-serve");
         for (JsonNode p : svc.path("spec").path("ports")) {
-            assertEquals("http", p.path("targetPort").asText(), "gRPC and HTTP share the container port");
+            assertEquals("http", p.path("targetPort").asText(), "gRPC and HTTP share the container port; management is not exposed");
         }
+        JsonNode mgmt = service("qwen-serve-management");
+        assertEquals("management", mgmt.path("spec").path("ports").get(0).path("targetPort").asText());
         JsonNode sm = one("ServiceMonitor");
         String smPort = sm.path("spec").path("endpoints").get(0).path("port").asText();
-        assertTrue(svc.path("spec").path("ports").findValuesAsText("name").contains(smPort));
+        assertTrue(mgmt.path("spec").path("ports").findValuesAsText("name").contains(smPort));
         String metricsPath = sm.path("spec").path("endpoints").get(0).path("path").asText();
         assertEquals("/q/metrics", metricsPath);
-        given().when().get(metricsPath).then().statusCode(200);
+        management().when().get(metricsPath).then().statusCode(200);
+        given().when().get(metricsPath).then().statusCode(404);
     }
 
     @Test
     void autoscalingUsesMetricsTheServiceExports() {
-        String metrics = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = management().when().get("/q/metrics").then().statusCode(200).extract().asString();
         JsonNode so = one("ScaledObject");
         assertEquals(one("Deployment").path("metadata").path("name").asText(), so.path("spec").path("scaleTargetRef").path("name").asText());
         boolean sawPrometheus = false;
@@ -127,7 +151,7 @@ class DeployManifestsTest {
         }
         assertTrue(sawPrometheus);
         JsonNode sm = one("ServiceMonitor");
-        assertEquals(one("Service").path("metadata").path("labels"), sm.path("spec").path("selector").path("matchLabels"));
+        assertEquals(service("qwen-serve-management").path("metadata").path("labels"), sm.path("spec").path("selector").path("matchLabels"));
     }
 
     @Test
@@ -143,14 +167,17 @@ class DeployManifestsTest {
     @Test
     void environmentVariablesAreDocumentedConfigurationKeys() throws IOException {
         String readme = Files.readString(Path.of("..", "README.md"));
+        // QWEN_MODEL_PATH -> qwen.model.path; hyphens are spelled with _ in env vars (QWEN_API_KEY_PRIORITIES: qwen.api-key-priorities)
+        java.util.Set<String> documented = new java.util.HashSet<>();
+        Matcher keys = Pattern.compile("`(qwen\\.[a-z0-9.-]+)`").matcher(readme);
+        while (keys.find()) {
+            documented.add(keys.group(1).replace('-', '.'));
+        }
         for (JsonNode e : container().path("env")) {
             String name = e.path("name").asText();
             if (name.startsWith("QWEN_")) {
                 String key = name.toLowerCase(Locale.ROOT).replace('_', '.');
-                // QWEN_MODEL_PATH -> qwen.model.path; hyphenated keys (qwen.api-keys) are spelled with _ in env vars
-                boolean documented = readme.contains("`" + key + "`") || readme.contains("`" + key.replaceAll("\\.([a-z]+)$", "-$1") + "`")
-                        || readme.contains("`" + key.replace("api.keys", "api-keys") + "`");
-                assertTrue(documented, name + " (" + key + ") is not a documented configuration key");
+                assertTrue(documented.contains(key), name + " (" + key + ") is not a documented configuration key");
             }
         }
     }
@@ -159,12 +186,28 @@ class DeployManifestsTest {
     void dockerfilesMatchTheService() throws IOException {
         for (String f : List.of("Dockerfile", "Dockerfile.cuda")) {
             String df = Files.readString(DEPLOY.resolve("docker").resolve(f));
-            assertTrue(df.contains("EXPOSE 8080"), f);
-            assertTrue(df.contains("/q/health/ready"), f);
+            assertTrue(df.contains("EXPOSE 8080 9090"), f);
+            assertTrue(df.contains("-Dquarkus.management.enabled=true"), f + " builds health and metrics on their own port");
+            assertTrue(df.contains("QUARKUS_MANAGEMENT_PORT=9090"), f);
+            assertTrue(df.contains("http://localhost:9090/q/health/ready"), f);
             assertTrue(df.contains("USER 10001"), f + " runs as non-root");
             assertTrue(df.contains("OMP_WAIT_POLICY=PASSIVE"), f);
             assertTrue(df.contains("quarkus-run.jar"), f);
         }
+    }
+
+    private static JsonNode service(String name) {
+        return all("Service").stream().filter(d -> d.path("metadata").path("name").asText().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no Service " + name));
+    }
+
+    private static int port(JsonNode container, String name) {
+        for (JsonNode p : container.path("ports")) {
+            if (p.path("name").asText().equals(name)) {
+                return p.path("containerPort").asInt();
+            }
+        }
+        throw new AssertionError("no container port " + name);
     }
 
     private static JsonNode container() {

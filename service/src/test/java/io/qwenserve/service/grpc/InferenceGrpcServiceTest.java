@@ -174,6 +174,34 @@ class InferenceGrpcServiceTest {
     }
 
     @Test
+    void aResponseFormatConstrainsTheOutputAndUnsupportedOnesAreInvalidArgument() throws Exception {
+        String schema = "{\"type\": \"object\", \"properties\": {\"ok\": {\"type\": \"boolean\"}, \"n\": {\"type\":"
+                + " \"integer\", \"minimum\": 1, \"maximum\": 9}}, \"required\": [\"ok\", \"n\"], \"additionalProperties\": false}";
+        ChatRequest json = GrpcTestClient.chat("structured", "JSON please", 300).toBuilder().setSampling(SamplingParams.newBuilder()
+                .setTemperature(1).setSeed(4).setMaxTokens(300).setResponseFormat(io.qwenserve.proto.v1.ResponseFormat.newBuilder()
+                        .setJsonSchema(schema))).build();
+        List<GenerateResponse> rs = GrpcTestClient.collect(client.blocking().chat(json));
+        StringBuilder text = new StringBuilder();
+        rs.stream().filter(GenerateResponse::hasChunk).forEach(r -> text.append(r.getChunk().getText()));
+        assertEquals(FinishReason.FINISH_REASON_STOP, rs.get(rs.size() - 1).getFinal().getFinishReason());
+        com.fasterxml.jackson.databind.JsonNode value = new com.fasterxml.jackson.databind.ObjectMapper().readTree(text.toString());
+        assertEquals(java.util.Set.of(), com.networknt.schema.JsonSchemaFactory.getInstance(com.networknt.schema.SpecVersion.VersionFlag.V202012)
+                .getSchema(schema).validate(value), text.toString());
+
+        ChatRequest unsupported = GrpcTestClient.chat("bad-format", "x", 4).toBuilder().setSampling(SamplingParams.newBuilder()
+                .setResponseFormat(io.qwenserve.proto.v1.ResponseFormat.newBuilder().setJsonSchema("{\"type\": \"string\", \"format\": \"uri\"}")))
+                .build();
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> GrpcTestClient.collect(client.blocking().chat(unsupported)));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+        assertTrue(e.getStatus().getDescription().startsWith("response_format"), e.getStatus().getDescription());
+        assertTrue(e.getStatus().getDescription().contains("uri"), e.getStatus().getDescription());
+        ChatRequest two = GrpcTestClient.chat("two-formats", "x", 4).toBuilder().setSampling(SamplingParams.newBuilder()
+                .setResponseFormat(io.qwenserve.proto.v1.ResponseFormat.newBuilder().setJsonObject(true).setRegex("a+"))).build();
+        StatusRuntimeException e2 = assertThrows(StatusRuntimeException.class, () -> GrpcTestClient.collect(client.blocking().chat(two)));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e2.getStatus().getCode());
+    }
+
+    @Test
     void invalidArgumentNamesTheField() {
         ChatRequest bad = GrpcTestClient.chat("bad", "x", 4).toBuilder()
                 .setSampling(SamplingParams.newBuilder().setTemperature(-1)).build();

@@ -64,8 +64,50 @@ class RestrictedGrpcTest {
         HealthGrpc.newBlockingStub(client.channel).check(HealthCheckRequest.newBuilder().build());
     }
 
+    /** A key with a priority range may ask for a priority inside it; another key's priority is ignored, not refused. */
     @Test
     @Order(2)
+    void onlyAKeyWithTheRightChoosesAPriority() {
+        var inRange = GrpcTestClient.collect(client.blocking("secret-key").chat(GrpcTestClient.chat("p-in", "hi", 2).toBuilder()
+                .setPriority(-5).build()));
+        assertTrue(inRange.get(inRange.size() - 1).hasFinal());
+        StatusRuntimeException outside = assertThrows(StatusRuntimeException.class, () -> GrpcTestClient.collect(
+                client.blocking("secret-key").chat(GrpcTestClient.chat("p-out", "hi", 2).toBuilder().setPriority(9).build())));
+        assertEquals(Status.Code.INVALID_ARGUMENT, outside.getStatus().getCode());
+        assertEquals("priority must be in [-5, 5] for this caller, got 9", outside.getStatus().getDescription());
+        var noRight = GrpcTestClient.collect(client.blocking("second-key").chat(GrpcTestClient.chat("p-none", "hi", 2).toBuilder()
+                .setPriority(-100).build()));
+        assertTrue(noRight.get(noRight.size() - 1).hasFinal(), "runs, at the default priority");
+    }
+
+    /** With keys configured, only health stays open: server reflection needs a key too. */
+    @Test
+    @Order(2)
+    void reflectionNeedsAKey() throws Exception {
+        java.util.concurrent.CompletableFuture<Status> closed = new java.util.concurrent.CompletableFuture<>();
+        var requests = io.grpc.reflection.v1.ServerReflectionGrpc.newStub(client.channel).serverReflectionInfo(
+                new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(io.grpc.reflection.v1.ServerReflectionResponse r) {
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        closed.complete(Status.fromThrowable(t));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        closed.complete(Status.OK);
+                    }
+                });
+        requests.onNext(io.grpc.reflection.v1.ServerReflectionRequest.newBuilder().setListServices("*").build());
+        requests.onCompleted();
+        assertEquals(Status.Code.UNAUTHENTICATED, closed.get(30, TimeUnit.SECONDS).getCode());
+    }
+
+    @Test
+    @Order(3)
     void aFullQueueIsResourceExhausted() throws Exception {
         Iterator<GenerateResponse> running = client.blocking("secret-key").chat(GrpcTestClient.chat("run", "long", 3000));
         running.next(); // admitted: the only batch slot is taken
@@ -82,7 +124,7 @@ class RestrictedGrpcTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void drainingIsUnavailableAndNotReady() {
         holder.drain();
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,

@@ -2,6 +2,7 @@ package io.qwenserve.service.kafka;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.qwenserve.client.KafkaChatClient;
@@ -18,6 +19,7 @@ import io.qwenserve.proto.v1.GenerateRequest;
 import io.qwenserve.proto.v1.GenerateResponse;
 import io.qwenserve.proto.v1.Message;
 import io.qwenserve.proto.v1.SamplingParams;
+import io.qwenserve.service.Await;
 import io.qwenserve.service.KafkaTestBroker;
 import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.test.junit.QuarkusTest;
@@ -70,10 +72,7 @@ class KafkaBridgeTest {
     @BeforeEach
     void ready() throws Exception {
         holder.whenReady().get(120, TimeUnit.SECONDS);
-        long until = System.currentTimeMillis() + 60_000;
-        while (bridge.health().state() != KafkaBridge.State.RUNNING && System.currentTimeMillis() < until) {
-            Thread.sleep(50);
-        }
+        Await.until(Duration.ofSeconds(60), "the Kafka bridge running", () -> bridge.health().state() == KafkaBridge.State.RUNNING);
         if (client == null) {
             bootstrap = KafkaTestBroker.bootstrap();
             client = new KafkaChatClient(bootstrap);
@@ -159,7 +158,12 @@ class KafkaBridgeTest {
                 new Bad("bad-temperature-" + run, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"sampling\":{\"temperature\":-1}}",
                         null, "INVALID_ARGUMENT", "temperature"),
                 new Bad("too-long-" + run, "{\"prompt\":\"" + longPrompt + "\"}", null, "FAILED_PRECONDITION", "prompt"),
-                new Bad("bad-content-type-" + run, "{}", "text/plain", "INVALID_ARGUMENT", "content-type"));
+                new Bad("bad-content-type-" + run, "{}", "text/plain", "INVALID_ARGUMENT", "content-type"),
+                new Bad("unsupported-schema-" + run, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"sampling\":"
+                        + "{\"responseFormat\":{\"jsonSchema\":\"{\\\"type\\\":\\\"array\\\",\\\"uniqueItems\\\":true}\"}}}",
+                        null, "INVALID_ARGUMENT", "response_format"),
+                new Bad("unsupported-regex-" + run, "{\"prompt\":\"x\",\"sampling\":{\"responseFormat\":{\"regex\":\"(?=a)b\"}}}",
+                        null, "INVALID_ARGUMENT", "response_format"));
         String key = "one-partition-" + run; // every record of this test lands in one partition
         ReplyStream first = client.expect("good-first-" + run);
         send(key, "good-first-" + run, json("good-first-" + run), null);
@@ -196,6 +200,19 @@ class KafkaBridgeTest {
     }
 
     @Test
+    void aResponseFormatInTheRequestJsonConstrainsTheReply() throws Exception {
+        String id = "choice-" + UUID.randomUUID();
+        ReplyStream replies = client.expect(id);
+        send(id, id, "{\"prompt\":\"Sentiment:\",\"sampling\":{\"temperature\":1,\"seed\":3,\"maxTokens\":10,"
+                + "\"responseFormat\":{\"choice\":[\"positive\",\"negative\",\"neutral\"]}}}", null);
+        List<GenerateResponse> rs = replies.collect(WAIT);
+        assertComplete(id, rs);
+        StringBuilder text = new StringBuilder();
+        rs.stream().filter(GenerateResponse::hasChunk).forEach(r -> text.append(r.getChunk().getText()));
+        assertTrue(List.of("positive", "negative", "neutral").contains(text.toString()), text.toString());
+    }
+
+    @Test
     void controlTopicCancelsARunningRequestAndOneNotYetArrived() throws Exception {
         String id = "cancel-running-" + UUID.randomUUID();
         ReplyStream s = client.chat(chat(id, "a long story", 4000));
@@ -207,7 +224,7 @@ class KafkaBridgeTest {
 
         String early = "cancel-early-" + UUID.randomUUID();
         client.cancel(early);
-        Thread.sleep(500); // the control topic is read on its own thread
+        Await.until(Duration.ofSeconds(30), "the cancellation read from the control topic", () -> bridge.cancelRead(early));
         List<GenerateResponse> er = client.chat(chat(early, "never mind", 4000)).collect(WAIT);
         assertEquals(FinishReason.FINISH_REASON_CANCELLED, er.get(er.size() - 1).getFinal().getFinishReason());
     }
@@ -244,19 +261,21 @@ class KafkaBridgeTest {
     }
 
     @Test
-    void readinessAndMetricsCoverKafka() throws Exception {
+    void kafkaHasItsOwnHealthCheckAndMetrics() throws Exception {
         client.chat(chat("metrics-" + UUID.randomUUID(), "hi", 2)).collect(WAIT);
-        given().get("/q/health/ready").then().statusCode(200).body(containsString("\"kafka\""))
+        given().get("/q/health/group/kafka").then().statusCode(200).body(containsString("\"kafka\""))
                 .body(containsString("assigned_partitions"));
-        long until = System.currentTimeMillis() + 10_000;
-        String metrics = "";
-        while (!metrics.contains("qwen_kafka_consumer_lag{") && System.currentTimeMillis() < until) {
-            Thread.sleep(200);
-            metrics = given().get("/q/metrics").asString();
-        }
+        given().get("/q/health/ready").then().statusCode(200).body(not(containsString("\"kafka\"")));
+        given().get("/q/health/live").then().statusCode(200).body(containsString("\"kafka-loops\""));
+        String[] scraped = {""};
+        Await.until(Duration.ofSeconds(10), "the consumer lag metric", () -> (scraped[0] = given().get("/q/metrics").asString())
+                .contains("qwen_kafka_consumer_lag{"));
+        String metrics = scraped[0];
         assertTrue(metrics.contains("qwen_kafka_consumer_lag{partition=\"0\",topic=\"qwen.requests\"}"), metrics);
         assertTrue(metrics.contains("qwen_kafka_requests_in_flight "), metrics);
         assertTrue(metrics.contains("qwen_kafka_requests_total{outcome=\"answered\"}"), metrics);
+        assertTrue(metrics.contains("qwen_kafka_broker_up 1.0"), metrics);
+        assertTrue(metrics.contains("qwen_kafka_deferred_total{reason=\"queue_full\"}"), metrics);
     }
 
     /** {@code bin/qwen load --target kafka}: the load generator's Kafka target, end to end. */

@@ -7,6 +7,7 @@ import io.qwenserve.client.ReplyStream;
 import io.qwenserve.proto.kafka.KafkaEncoding;
 import io.qwenserve.proto.kafka.KafkaHeaders;
 import io.qwenserve.proto.v1.GenerateResponse;
+import io.qwenserve.service.Await;
 import io.qwenserve.service.KafkaTestBroker;
 import io.qwenserve.service.ServiceProcess;
 import java.nio.charset.StandardCharsets;
@@ -34,8 +35,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Two replicas (the packaged service as real processes) in one consumer group; one is killed with SIGKILL while it
- * generates. Every request still gets a complete reply stream: the other replica redoes the unfinished ones, and the
- * repeated messages are identical, so dropping duplicates by (request id, seq) leaves each stream whole.
+ * generates. Every request still gets a complete reply stream: the other replica redoes the unfinished ones, and what
+ * the redo repeats is identical (token ids by token index, text by offset), so the client's de-duplication by token
+ * index leaves each stream whole.
  */
 class KafkaFailoverIT {
     private static final Pattern ASSIGNED = Pattern.compile("\"assigned_partitions\"\\s*:\\s*(\\d+)");
@@ -55,7 +57,7 @@ class KafkaFailoverIT {
                 "kafka.session.timeout.ms", "3000", "kafka.heartbeat.interval.ms", "500");
         CompletableFuture<ServiceProcess> startA = CompletableFuture.supplyAsync(() -> start("kafka-replica-a", props));
         CompletableFuture<ServiceProcess> startB = CompletableFuture.supplyAsync(() -> start("kafka-replica-b", props));
-        try (ServiceProcess a = startA.get(); ServiceProcess b = startB.get();
+        try (ServiceProcess a = kafkaReady(startA.get()); ServiceProcess b = kafkaReady(startB.get());
              RawReplies raw = new RawReplies(bootstrap, topics.replyTopic());
              KafkaChatClient client = new KafkaChatClient(bootstrap, topics)) {
             awaitBalanced(a, b);
@@ -88,6 +90,12 @@ class KafkaFailoverIT {
         }
     }
 
+    /** Readiness is the engine's; the Kafka bridge (and the topics it creates) has its own health check. */
+    private static ServiceProcess kafkaReady(ServiceProcess p) throws Exception {
+        Await.until(Duration.ofSeconds(120), "the Kafka bridge of " + p.log + " runs", () -> p.status("/q/health/group/kafka") == 200);
+        return p;
+    }
+
     /** Both replicas hold request partitions (the second one's join has been rebalanced). */
     private static void awaitBalanced(ServiceProcess a, ServiceProcess b) throws Exception {
         long until = System.currentTimeMillis() + 60_000;
@@ -103,7 +111,7 @@ class KafkaFailoverIT {
     }
 
     private static int assigned(ServiceProcess p) throws Exception {
-        Matcher m = ASSIGNED.matcher(p.get("/q/health/ready"));
+        Matcher m = ASSIGNED.matcher(p.get("/q/health/group/kafka"));
         return m.find() ? Integer.parseInt(m.group(1)) : 0;
     }
 
@@ -125,22 +133,37 @@ class KafkaFailoverIT {
         return "-" + p.process.pid();
     }
 
-    /** Messages repeated by a redo carry the same text and token ids as the first time. */
+    /**
+     * What a redo repeats is what the first attempt sent: the same token id at every token index and the same character at
+     * every text offset, however the two attempts cut their chunks.
+     */
     private static void assertRepeatsAreIdentical(Map<String, List<GenerateResponse>> all) {
         int repeated = 0;
         for (var e : all.entrySet()) {
-            Map<Long, GenerateResponse> first = new HashMap<>();
+            Map<Integer, Integer> ids = new HashMap<>();
+            Map<Integer, Integer> chars = new HashMap<>();
             for (GenerateResponse r : e.getValue()) {
-                if (r.hasChunk()) {
-                    GenerateResponse earlier = first.putIfAbsent(r.getChunk().getSeq(), r);
+                if (!r.hasChunk()) {
+                    continue;
+                }
+                var c = r.getChunk();
+                for (int i = 0; i < c.getTokenIdsCount(); i++) {
+                    Integer earlier = ids.putIfAbsent(c.getFirstTokenIndex() + i, c.getTokenIds(i));
                     if (earlier != null) {
                         repeated++;
-                        assertEquals(earlier.getChunk(), r.getChunk(), e.getKey() + " seq " + r.getChunk().getSeq());
+                        assertEquals(earlier, c.getTokenIds(i), e.getKey() + " token " + (c.getFirstTokenIndex() + i));
+                    }
+                }
+                int[] cps = c.getText().codePoints().toArray();
+                for (int i = 0; i < cps.length; i++) {
+                    Integer earlier = chars.putIfAbsent(c.getTextOffset() + i, cps[i]);
+                    if (earlier != null) {
+                        assertEquals(earlier, cps[i], e.getKey() + " character " + (c.getTextOffset() + i));
                     }
                 }
             }
         }
-        assertTrue(repeated > 0, "the redone requests repeated their first messages");
+        assertTrue(repeated > 0, "the redone requests repeated tokens of their first attempts");
     }
 
     /** Every record of the reply topic from now on, with the replica that sent it. */

@@ -43,4 +43,28 @@ class OffsetTrackerTest {
         assertEquals(5, t.commitPoint());
         assertEquals(1, t.unfinished());
     }
+
+    @Test
+    void failedAttemptsAreCountedUntilTheRecordFinishes() {
+        OffsetTracker t = new OffsetTracker(0);
+        t.dispatched(0);
+        t.dispatched(1);
+        assertEquals(OptionalLong.empty(), t.failingSince());
+        assertEquals(1, t.failed(0, 100));
+        assertEquals(2, t.failed(0, 200));
+        assertEquals(1, t.failed(1, 150));
+        assertEquals(OptionalLong.of(100), t.failingSince(), "the oldest failure");
+        t.finished(0);
+        assertEquals(OptionalLong.of(150), t.failingSince());
+        assertFalse(t.pending(0));
+        assertTrue(t.pending(1));
+        assertEquals(2, t.next(), "reading resumes after the last dispatched record");
+    }
+
+    @Test
+    void retryBackoffGrowsToItsCap() {
+        assertEquals(RetryQueue.FIRST_MS, RetryQueue.backoffMillis(1));
+        assertEquals(2 * RetryQueue.FIRST_MS, RetryQueue.backoffMillis(2));
+        assertEquals(RetryQueue.MAX_MS, RetryQueue.backoffMillis(50));
+    }
 }

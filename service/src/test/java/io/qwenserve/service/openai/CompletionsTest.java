@@ -72,6 +72,17 @@ class CompletionsTest {
         assertEquals(d.finish(), events.get(events.size() - 2).path("choices").path(0).path("finish_reason").asText());
     }
 
+    /** Each choice is an engine request: prompts x n is capped ({@code qwen.http.max-choices}, 128 by default). */
+    @Test
+    void promptsTimesNIsCapped() {
+        String prompts = "[" + "\"a\",".repeat(9) + "\"a\"]"; // 10 prompts
+        given().contentType(ContentType.JSON).body("{\"prompt\": " + prompts + ", \"n\": 13, \"max_tokens\": 1}")
+                .when().post("/v1/completions").then().statusCode(400).body("error.param", equalTo("n"))
+                .body("error.message", equalTo("prompts x n must be <= 128 (qwen.http.max-choices), got 10 x 13"));
+        given().contentType(ContentType.JSON).body("{\"prompt\": " + prompts + ", \"n\": 12, \"max_tokens\": 1}")
+                .when().post("/v1/completions").then().statusCode(200).body("choices.size()", equalTo(120));
+    }
+
     @Test
     void aTextPromptWhole() throws Exception {
         JsonPath j = given().contentType(ContentType.JSON)
