@@ -57,6 +57,18 @@ final class LoraBenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TorchRuntime.init(modelArgs.threads); // before the adapters are made: JavaCPP is set up first
         Path tmp = Files.createTempDirectory("qwen-lora-bench");
+        try {
+            return run(tmp);
+        } finally { // the random adapters (hundreds of MB at the 0.5B shape) go with the run
+            try (java.util.stream.Stream<Path> files = Files.walk(tmp)) {
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+    }
+
+    private int run(Path tmp) throws Exception {
         Map<String, Path> dirs = new LinkedHashMap<>();
         for (int i = 0; i < adapters; i++) {
             dirs.put("bench-" + i, RandomAdapter.write(modelArgs.model, tmp.resolve("bench-" + i), rank, 1000 + i));
