@@ -7,7 +7,10 @@ import picocli.CommandLine.Command;
 @Command(name = "qwen", mixinStandardHelpOptions = true, version = "qwen-serve 0.1.0",
         description = "Run Qwen models on libtorch from the JVM.",
         subcommands = {ChatCommand.class, GenerateCommand.class, LogitsCommand.class, TokenizeCommand.class,
-                DetokenizeCommand.class, InitModelCommand.class, BenchCommand.class, BenchStructuredCommand.class, BenchStructuredStepsCommand.class, InfoCommand.class, AccuracyCommand.class, CommandLine.HelpCommand.class})
+                DetokenizeCommand.class, InitModelCommand.class, BenchCommand.class, BenchStructuredCommand.class,
+                BenchStructuredStepsCommand.class, InfoCommand.class, AccuracyCommand.class, FinetuneCommand.class,
+                MergeLoraCommand.class, DemoModelCommand.class, FinetuneBenchCommand.class, LoraBenchCommand.class,
+                CommandLine.HelpCommand.class})
 public final class QwenCli {
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));

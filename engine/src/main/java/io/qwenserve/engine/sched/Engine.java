@@ -1,6 +1,7 @@
 package io.qwenserve.engine.sched;
 
 import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.api.AdapterInfo;
 import io.qwenserve.engine.api.EngineRejectedException;
 import io.qwenserve.engine.api.EngineRejectedException.Reason;
 import io.qwenserve.engine.api.FinishReason;
@@ -11,6 +12,7 @@ import io.qwenserve.engine.api.Prompt;
 import io.qwenserve.engine.chat.ChatTemplate;
 import io.qwenserve.engine.kv.KvCacheSizing;
 import io.qwenserve.engine.kv.PagedKvCache;
+import io.qwenserve.engine.lora.LoraAdapters;
 import io.qwenserve.engine.sample.Sampler;
 import io.qwenserve.engine.sample.SequenceSampler;
 import io.qwenserve.engine.tokenizer.QwenTokenizer;
@@ -46,6 +48,7 @@ public final class Engine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Engine.class.getName());
 
     private final LoadedModel model;
+    private final LoraAdapters adapters;
     private final EngineConfig config;
     private final EngineListener listener;
     private final PagedKvCache cache;
@@ -71,6 +74,15 @@ public final class Engine implements AutoCloseable {
     private int failuresInARow;
 
     public Engine(LoadedModel model, EngineConfig config, EngineListener listener) {
+        this(model, config, listener, LoraAdapters.none());
+    }
+
+    /**
+     * An engine that also serves LoRA adapters by name ({@link GenerationRequest#adapter()}), per row of each batch. It
+     * takes over {@code adapters} (closed with the engine).
+     */
+    public Engine(LoadedModel model, EngineConfig config, EngineListener listener, LoraAdapters adapters) {
+        this.adapters = adapters;
         this.model = model;
         this.config = config;
         this.listener = listener;
@@ -82,7 +94,7 @@ public final class Engine implements AutoCloseable {
         this.kv = new KvCacheManager(blocks, config.blockSize(), config.prefixCaching());
         this.intake = new Intake(config.queueSize());
         this.inputs = new InputProcessor(model.tokenizer(), model.chatTemplate(), model.defaults(), model.stopIds(),
-                model.config().vocabSize(), config, maxModelLen, (long) blocks * config.blockSize());
+                model.config().vocabSize(), config, maxModelLen, (long) blocks * config.blockSize(), adapters::contains);
         this.outputs = new OutputProcessor(model.tokenizer(), listener);
         this.scheduler = new Scheduler(config, kv, new Scheduler.Sink() {
             @Override
@@ -111,9 +123,10 @@ public final class Engine implements AutoCloseable {
                 intake.ended(s.id, s.admitted);
                 outputs.finished(s.output, reason, message, s.outputLength(), s.cachedPromptTokens);
             }
-        });
+        }, adapters.maxLoaded());
         this.runner = new ModelRunner(model.model(), cache,
-                new Sampler(Math.min(model.tokenizer().vocabSize(), model.config().vocabSize())));
+                new Sampler(Math.min(model.tokenizer().vocabSize(), model.config().vocabSize())), adapters,
+                scheduler::runningAdapters);
         this.info = model.info(maxModelLen);
         this.stats = snapshot();
         this.loop = new Thread(this::run, "qwen-engine-loop");
@@ -125,6 +138,11 @@ public final class Engine implements AutoCloseable {
 
     public EngineConfig config() {
         return config;
+    }
+
+    /** The LoRA adapters served next to the model, in registration order. */
+    public List<AdapterInfo> adapters() {
+        return List.copyOf(adapters.infos());
     }
 
     /** The model served, as transports may see it. */
@@ -185,7 +203,8 @@ public final class Engine implements AutoCloseable {
             Sequence seq = new Sequence(r.requestId(), p.prompt(), r.priority(), r.deadline(),
                     new SequenceSampler(p.params(), p.prompt()), p.stopIds(), arrivals.incrementAndGet(),
                     model.model().rope().ntkAlpha(p.prompt().length), Math.min(p.params().maxTokens(), maxModelLen - p.prompt().length),
-                    output, p.grammar() == null ? null : inputs.structuredOutputs().matcher(p.grammar(), p.stopIds()));
+                    output, p.grammar() == null ? null : inputs.structuredOutputs().matcher(p.grammar(), p.stopIds()),
+                    r.adapter(), prefixRoot(r.adapter()));
             streams.add(stream);
             adds.add(() -> {
                 scheduler.add(seq);
@@ -195,6 +214,21 @@ public final class Engine implements AutoCloseable {
         intake.enqueue(ids, adds, this::unavailable);
         LockSupport.unpark(loop);
         return streams;
+    }
+
+    /** The prefix cache's root key for an adapter's sequences: each adapter (and the base) caches its own blocks. */
+    private long prefixRoot(String adapter) {
+        if (adapter == null) {
+            return io.qwenserve.engine.kv.BlockPool.ROOT;
+        }
+        int index = 0;
+        for (AdapterInfo a : adapters.infos()) {
+            if (a.name().equals(adapter)) {
+                return io.qwenserve.engine.kv.BlockPool.ROOT - 1 - index; // cache ids are >= 0, so roots never collide
+            }
+            index++;
+        }
+        throw new IllegalStateException("unknown adapter " + adapter);
     }
 
     private void checkAccepting() {
@@ -403,5 +437,6 @@ public final class Engine implements AutoCloseable {
     public void close() {
         drain(Duration.ZERO);
         cache.close();
+        adapters.close();
     }
 }
