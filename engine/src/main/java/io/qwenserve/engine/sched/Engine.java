@@ -10,6 +10,7 @@ import io.qwenserve.engine.api.GenerationStream;
 import io.qwenserve.engine.api.ModelInfo;
 import io.qwenserve.engine.api.Prompt;
 import io.qwenserve.engine.chat.ChatTemplate;
+import io.qwenserve.engine.kv.BlockPool;
 import io.qwenserve.engine.kv.KvCacheSizing;
 import io.qwenserve.engine.kv.PagedKvCache;
 import io.qwenserve.engine.lora.LoraAdapters;
@@ -62,14 +63,13 @@ public final class Engine implements AutoCloseable {
     private final Intake intake;
     private final AtomicLong arrivals = new AtomicLong();
     private final AtomicInteger injectedFailures = new AtomicInteger();
-    private final Object statsChanged = new Object();
     private final Thread loop;
     private volatile boolean accepting = true;
     private volatile boolean stopping;
     private volatile boolean forceStop;
     private volatile boolean alive = true;
     private volatile String failure;
-    private volatile EngineStats stats;
+    private final StatsBoard stats;
     private long steps;
     private int failuresInARow;
 
@@ -96,39 +96,12 @@ public final class Engine implements AutoCloseable {
         this.inputs = new InputProcessor(model.tokenizer(), model.chatTemplate(), model.defaults(), model.stopIds(),
                 model.config().vocabSize(), config, maxModelLen, (long) blocks * config.blockSize(), adapters::contains);
         this.outputs = new OutputProcessor(model.tokenizer(), listener);
-        this.scheduler = new Scheduler(config, kv, new Scheduler.Sink() {
-            @Override
-            public void admitted(Sequence s) {
-                intake.admitted();
-                outputs.scheduled(s.output);
-            }
-
-            @Override
-            public void preempted(Sequence s) {
-                outputs.preempted();
-            }
-
-            @Override
-            public void prefixLookup(int queried, int hit) {
-                listener.onPrefixCache(queried, hit);
-            }
-
-            @Override
-            public boolean token(Sequence s, int index, io.qwenserve.engine.sample.SampleResult r) {
-                return outputs.token(s.output, r.token(), index, r);
-            }
-
-            @Override
-            public void finished(Sequence s, FinishReason reason, String message) {
-                intake.ended(s.id, s.admitted);
-                outputs.finished(s.output, reason, message, s.outputLength(), s.cachedPromptTokens);
-            }
-        }, adapters.maxLoaded());
+        this.scheduler = new Scheduler(config, kv, new SchedulerEvents(intake, outputs, listener), adapters.maxLoaded());
         this.runner = new ModelRunner(model.model(), cache,
                 new Sampler(Math.min(model.tokenizer().vocabSize(), model.config().vocabSize())), adapters,
                 scheduler::runningAdapters);
         this.info = model.info(maxModelLen);
-        this.stats = snapshot();
+        this.stats = new StatsBoard(snapshot());
         this.loop = new Thread(this::run, "qwen-engine-loop");
         this.loop.setDaemon(true);
         this.loop.start();
@@ -219,12 +192,12 @@ public final class Engine implements AutoCloseable {
     /** The prefix cache's root key for an adapter's sequences: each adapter (and the base) caches its own blocks. */
     private long prefixRoot(String adapter) {
         if (adapter == null) {
-            return io.qwenserve.engine.kv.BlockPool.ROOT;
+            return BlockPool.ROOT;
         }
         int index = 0;
         for (AdapterInfo a : adapters.infos()) {
             if (a.name().equals(adapter)) {
-                return io.qwenserve.engine.kv.BlockPool.ROOT - 1 - index; // cache ids are >= 0, so roots never collide
+                return BlockPool.ROOT - 1 - index; // cache ids are >= 0, so roots never collide
             }
             index++;
         }
@@ -250,7 +223,7 @@ public final class Engine implements AutoCloseable {
 
     /** The gauges and counters as of the last step (refreshed by the loop thread only). */
     public EngineStats stats() {
-        return stats;
+        return stats.get();
     }
 
     /**
@@ -260,28 +233,11 @@ public final class Engine implements AutoCloseable {
      * @throws TimeoutException when {@code timeout} passes first
      */
     public EngineStats awaitStats(Predicate<EngineStats> condition, Duration timeout) throws TimeoutException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (statsChanged) {
-            while (true) {
-                EngineStats s = stats;
-                if (condition.test(s)) {
-                    return s;
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new TimeoutException("engine stats never matched; last: " + s);
-                }
-                LockSupport.unpark(loop); // an idle loop re-publishes at once
-                statsChanged.wait(Math.max(1, left / 1_000_000));
-            }
-        }
+        return stats.await(condition, timeout, () -> LockSupport.unpark(loop)); // an idle loop re-publishes at once
     }
 
     private void publish() {
-        stats = snapshot();
-        synchronized (statsChanged) {
-            statsChanged.notifyAll();
-        }
+        stats.publish(snapshot());
     }
 
     private EngineStats snapshot() {
