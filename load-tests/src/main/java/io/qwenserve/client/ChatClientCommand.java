@@ -39,6 +39,9 @@ final class ChatClientCommand implements Callable<Integer> {
     @Option(names = "--message", description = "Send one message, print the streamed answer and exit.")
     String message;
 
+    @Option(names = "--adapter", description = "A LoRA adapter the service serves, by name (ListModels lists them).")
+    String adapter;
+
     @Option(names = "--max-tokens", defaultValue = "256") int maxTokens;
     @Option(names = "--temperature") Double temperature;
     @Option(names = "--seed") Long seed;
@@ -93,6 +96,9 @@ final class ChatClientCommand implements Callable<Integer> {
             sp.setSeed(seed);
         }
         req.setSampling(sp);
+        if (adapter != null) {
+            req.setAdapter(adapter);
+        }
         StringBuilder answer = new StringBuilder();
         out.print("Qwen> ");
         try {

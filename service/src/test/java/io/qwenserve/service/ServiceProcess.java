@@ -47,7 +47,8 @@ public final class ServiceProcess implements AutoCloseable {
         String jar = System.getProperty("qwen.service.jar", "target/quarkus-app/quarkus-run.jar");
         int port = tls != null ? Integer.parseInt(props.get("quarkus.http.ssl-port")) : freePort();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", "-Dquarkus.http.port=" + (tls != null ? freePort() : port), "-Dqwen.model.demo.dir=target/test-demo-model", "-Dqwen.model.dtype=fp32",
+                "-Xmx1g", "-Dquarkus.http.port=" + (tls != null ? freePort() : port), "-Dqwen.model.demo.dir=target/test-demo-model",
+                "-Dqwen.model.demo.trained=false", "-Dqwen.model.dtype=fp32",
                 "-Dqwen.engine.kv-cache-tokens=8192"));
         props.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.addAll(List.of("-jar", jar));

@@ -11,7 +11,9 @@ public final class EngineRejectedException extends RuntimeException {
         /** The request itself is invalid (bad ids, bad chat messages, duplicate id). */
         INVALID,
         /** The engine is starting, draining or stopped. */
-        UNAVAILABLE
+        UNAVAILABLE,
+        /** The request names a LoRA adapter (model) the engine does not serve. */
+        UNKNOWN_ADAPTER
     }
 
     private final Reason reason;

@@ -28,13 +28,15 @@ import java.util.concurrent.Semaphore;
 /** {@code generate --batch-file}: every request through the batching scheduler, results printed in input order. */
 final class BatchGenerate {
     private final ModelArgs modelArgs;
+    private final LoraArgs lora;
     private final SamplingArgs sampling;
     private final Path file;
     private final int concurrency;
     private final ObjectMapper om = new ObjectMapper();
 
-    BatchGenerate(ModelArgs modelArgs, SamplingArgs sampling, Path file, int concurrency) {
+    BatchGenerate(ModelArgs modelArgs, LoraArgs lora, SamplingArgs sampling, Path file, int concurrency) {
         this.modelArgs = modelArgs;
+        this.lora = lora;
         this.sampling = sampling;
         this.file = file;
         this.concurrency = Math.max(1, concurrency);
@@ -59,7 +61,7 @@ final class BatchGenerate {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (LoadedModel m = modelArgs.load();
              Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(concurrency).withQueueSize(Math.max(1024, lines.size())),
-                     EngineListener.NONE)) {
+                     EngineListener.NONE, lora.adapters(m))) {
             SamplingOptions base = sampling.options();
             Semaphore inFlight = new Semaphore(concurrency);
             ExecutorService readers = Executors.newCachedThreadPool();
@@ -70,7 +72,7 @@ final class BatchGenerate {
                 inFlight.acquire();
                 GenerationStream stream;
                 try {
-                    stream = engine.submit(new GenerationRequest(id, prompt(line), params(base, line), 0, null));
+                    stream = engine.submit(new GenerationRequest(id, prompt(line), params(base, line), 0, null, lora.name()));
                 } catch (IllegalArgumentException | EngineRejectedException e) {
                     inFlight.release();
                     ObjectNode err = om.createObjectNode().put("id", id).put("error", e.getMessage());

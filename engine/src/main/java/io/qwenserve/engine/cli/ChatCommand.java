@@ -23,6 +23,7 @@ import picocli.CommandLine.Option;
 @Command(name = "chat", description = "Interactive streaming chat in process (:clear resets history, :exit quits).")
 final class ChatCommand implements Callable<Integer> {
     @Mixin ModelArgs modelArgs;
+    @Mixin LoraArgs lora;
     @Mixin SamplingArgs sampling;
 
     @Option(names = "--system", description = "System message (default: the model family's).")
@@ -32,7 +33,8 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (LoadedModel m = modelArgs.load(); Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1), EngineListener.NONE)) {
+        try (LoadedModel m = modelArgs.load();
+             Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1), EngineListener.NONE, lora.adapters(m))) {
             List<String[]> history = new ArrayList<>();
             out.println("Chat with " + m.dir().getFileName() + " (" + m.config().architecture().hfClass()
                     + "). Type :clear to reset the history, :exit to quit.");
@@ -54,7 +56,7 @@ final class ChatCommand implements Callable<Integer> {
                 int[] prompt = m.chatTemplate().encode(system, history, line);
                 out.print("Qwen> ");
                 Completion r = Completion.read(engine.submit(GenerationRequest.of("chat-" + history.size(), new Prompt.Ids(prompt),
-                        sampling.options())), c -> out.print(c.text()));
+                        sampling.options()).withAdapter(lora.name())), c -> out.print(c.text()));
                 out.println();
                 if (r.finishReason() == FinishReason.ERROR) {
                     out.println("(error: " + r.end().message() + ")");

@@ -22,6 +22,7 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", description = "Complete a prompt (raw text or ids) in process.")
 final class GenerateCommand implements Callable<Integer> {
     @Mixin ModelArgs modelArgs;
+    @Mixin LoraArgs lora;
     @Mixin SamplingArgs sampling;
 
     static final class Prompt {
@@ -56,7 +57,7 @@ final class GenerateCommand implements Callable<Integer> {
             if (!format.equals("jsonl")) {
                 throw new IllegalArgumentException("--batch-file needs --format jsonl");
             }
-            return new BatchGenerate(modelArgs, sampling, batchFile, concurrency).run();
+            return new BatchGenerate(modelArgs, lora, sampling, batchFile, concurrency).run();
         }
         if (prompt == null) {
             throw new IllegalArgumentException("give --prompt, --prompt-ids or --batch-file");
@@ -65,11 +66,13 @@ final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--format must be text, ids or json");
         }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (LoadedModel m = modelArgs.load(); Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1), EngineListener.NONE)) {
+        try (LoadedModel m = modelArgs.load();
+             Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(1), EngineListener.NONE, lora.adapters(m))) {
             io.qwenserve.engine.api.Prompt p = prompt.ids != null ? new io.qwenserve.engine.api.Prompt.Ids(Ids.parse(prompt.ids))
                     : new io.qwenserve.engine.api.Prompt.Text(prompt.text);
             int[] promptIds = engine.tokenize(p);
-            Completion r = Completion.read(engine.submit(GenerationRequest.of("generate", p, sampling.options())), c -> {
+            Completion r = Completion.read(engine.submit(GenerationRequest.of("generate", p, sampling.options())
+                    .withAdapter(lora.name())), c -> {
                 if (format.equals("text")) {
                     out.print(c.text());
                     out.flush();

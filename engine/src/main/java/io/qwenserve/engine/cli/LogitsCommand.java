@@ -16,6 +16,7 @@ import picocli.CommandLine.Option;
 @Command(name = "logits", description = "Write the logits of a prompt as JSON.")
 final class LogitsCommand implements Callable<Integer> {
     @Mixin ModelArgs modelArgs;
+    @Mixin LoraArgs lora;
 
     @Option(names = "--prompt-ids", required = true, description = "Prompt token ids, comma-separated.")
     String promptIds;
@@ -29,8 +30,9 @@ final class LogitsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         int[] ids = Ids.parse(promptIds);
-        try (LoadedModel m = modelArgs.load(); PromptLogits g = new PromptLogits(m.model(), Math.min(m.maxContext(), ids.length + 1))) {
-            float[][] rows = g.logits(ids, allPositions);
+        try (LoadedModel m = modelArgs.load(); PromptLogits g = new PromptLogits(m.model(), Math.min(m.maxContext(), ids.length + 1));
+             io.qwenserve.engine.lora.LoraAdapters adapters = lora.adapters(m)) {
+            float[][] rows = g.logits(ids, allPositions, lora.name() == null ? null : adapters.weights(lora.name(), java.util.Set.of()));
             try (JsonGenerator j = new JsonFactory().createGenerator(out.toFile(), JsonEncoding.UTF8)) {
                 j.writeStartObject();
                 j.writeArrayFieldStart("prompt_ids");

@@ -1,5 +1,6 @@
 package io.qwenserve.engine.model;
 
+import io.qwenserve.engine.lora.LoraWeights;
 import java.util.List;
 
 /**
@@ -8,8 +9,9 @@ import java.util.List;
  *
  * @param tokens new token ids of all sequences, in sequence order
  * @param seqs   one slice per sequence; their {@code queryLen}s sum to {@code tokens.length}
+ * @param loras  each sequence's LoRA adapter (null for the base), in sequence order; empty when no sequence has one
  */
-public record ForwardBatch(int[] tokens, List<Slice> seqs) {
+public record ForwardBatch(int[] tokens, List<Slice> seqs, List<LoraWeights> loras) {
 
     /** Which logits a sequence wants back from this step. */
     public enum Logits {
@@ -44,8 +46,17 @@ public record ForwardBatch(int[] tokens, List<Slice> seqs) {
         }
     }
 
+    /** A batch of base-model sequences only. */
+    public ForwardBatch(int[] tokens, List<Slice> seqs) {
+        this(tokens, seqs, List.of());
+    }
+
     public ForwardBatch {
         seqs = List.copyOf(seqs);
+        loras = java.util.Collections.unmodifiableList(new java.util.ArrayList<>(loras)); // null entries allowed
+        if (!loras.isEmpty() && loras.size() != seqs.size()) {
+            throw new IllegalArgumentException(loras.size() + " adapters for " + seqs.size() + " sequences");
+        }
         int n = 0;
         for (Slice s : seqs) {
             if (s.queryLen() <= 0 || s.contextLen() < s.queryLen()) {
@@ -56,6 +67,18 @@ public record ForwardBatch(int[] tokens, List<Slice> seqs) {
         if (n != tokens.length) {
             throw new IllegalArgumentException("slices cover " + n + " tokens, batch has " + tokens.length);
         }
+    }
+
+    /** The step's per-row LoRA updates, or null when no sequence has an adapter. */
+    public io.qwenserve.engine.lora.LoraStep loraStep() {
+        if (loras.isEmpty()) {
+            return null;
+        }
+        int[] lens = new int[seqs.size()];
+        for (int i = 0; i < lens.length; i++) {
+            lens[i] = seqs.get(i).queryLen();
+        }
+        return io.qwenserve.engine.lora.LoraStep.of(lens, loras);
     }
 
     public int logitRows() {

@@ -30,11 +30,17 @@ public final class PromptLogits implements AutoCloseable {
 
     /** Logits of the prompt: [positions][vocab] for every position, or just the last one. */
     public float[][] logits(int[] prompt, boolean allPositions) {
+        return logits(prompt, allPositions, null);
+    }
+
+    /** The same with a LoRA adapter applied ({@code null}: the base model). */
+    public float[][] logits(int[] prompt, boolean allPositions, io.qwenserve.engine.lora.LoraWeights lora) {
         if (prompt.length == 0 || prompt.length > maxContext) {
             throw new IllegalArgumentException("prompt length " + prompt.length + " outside 1.." + maxContext);
         }
-        ForwardBatch batch = new ForwardBatch(prompt, List.of(new ForwardBatch.Slice(prompt.length, prompt.length, blockTable,
-                model.rope().ntkAlpha(prompt.length), allPositions ? ForwardBatch.Logits.ALL : ForwardBatch.Logits.LAST)));
+        List<ForwardBatch.Slice> slice = List.of(new ForwardBatch.Slice(prompt.length, prompt.length, blockTable,
+                model.rope().ntkAlpha(prompt.length), allPositions ? ForwardBatch.Logits.ALL : ForwardBatch.Logits.LAST));
+        ForwardBatch batch = new ForwardBatch(prompt, slice, lora == null ? List.of() : java.util.Collections.singletonList(lora));
         try (Tensor logits = model.forward(batch, cache)) {
             float[] flat = Torch.toFloats(logits);
             int v = (int) logits.size(1);

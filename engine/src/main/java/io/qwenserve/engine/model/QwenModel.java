@@ -2,6 +2,8 @@ package io.qwenserve.engine.model;
 
 import io.qwenserve.engine.config.ModelConfig;
 import io.qwenserve.engine.kv.PagedKvCache;
+import io.qwenserve.engine.lora.LoraStep;
+import io.qwenserve.engine.lora.LoraWeights.Target;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.PointerScope;
@@ -172,10 +174,11 @@ public final class QwenModel implements AutoCloseable {
     public Tensor forward(Step step, StepBuffer buf, PagedKvCache cache) {
         try (InferenceMode ignored = new InferenceMode()) {
             StepInputs in = new StepInputs(step.packed, buf, rope, device);
+            LoraStep lora = step.packed.batch().loraStep(); // null unless a sequence has a LoRA adapter
             Tensor x = torch.index_select(embedding, 0, in.tokens); // [T, d]: the residual stream
             for (int i = 0; i < layers.length; i++) {
                 try (PointerScope scope = new PointerScope()) {
-                    layer(layers[i], i, x, in, cache);
+                    layer(layers[i], i, x, in, cache, lora);
                 }
             }
             Tensor rows = in.logitRows == null ? x : torch.index_select(x, 0, in.logitRows);
@@ -209,11 +212,20 @@ public final class QwenModel implements AutoCloseable {
     }
 
     /** One decoder layer: updates the residual stream {@code x} [T, d] in place. */
-    private void layer(Layer l, int i, Tensor x, StepInputs in, PagedKvCache cache) {
-        Tensor qkv = l.qkv().apply(rmsNorm(x, l.inputNorm()));      // [T, (H + 2 KV) hd]
-        x.add_(l.out().apply(attention(l, i, qkv, in, cache)));      // residual
-        Tensor gateUp = l.gateUp().apply(rmsNorm(x, l.postNorm())); // [T, 2F]
-        x.add_(l.down().apply(swiGlu(gateUp)));                      // residual
+    private void layer(Layer l, int i, Tensor x, StepInputs in, PagedKvCache cache, LoraStep lora) {
+        Tensor qkv = linear(l.qkv(), rmsNorm(x, l.inputNorm()), lora, i, Target.QKV);      // [T, (H + 2 KV) hd]
+        x.add_(linear(l.out(), attention(l, i, qkv, in, cache), lora, i, Target.OUT));       // residual
+        Tensor gateUp = linear(l.gateUp(), rmsNorm(x, l.postNorm()), lora, i, Target.GATE_UP); // [T, 2F]
+        x.add_(linear(l.down(), swiGlu(gateUp), lora, i, Target.DOWN));                     // residual
+    }
+
+    /** {@code x W^T + b}, plus each row's LoRA update when the step has adapters. */
+    private static Tensor linear(Linear w, Tensor x, LoraStep lora, int layer, Target target) {
+        Tensor y = w.apply(x);
+        if (lora != null) {
+            lora.apply(layer, target, x, y);
+        }
+        return y;
     }
 
     /**

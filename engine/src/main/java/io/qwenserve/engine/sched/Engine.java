@@ -1,6 +1,7 @@
 package io.qwenserve.engine.sched;
 
 import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.api.AdapterInfo;
 import io.qwenserve.engine.api.EngineRejectedException;
 import io.qwenserve.engine.api.EngineRejectedException.Reason;
 import io.qwenserve.engine.api.FinishReason;
@@ -9,8 +10,10 @@ import io.qwenserve.engine.api.GenerationStream;
 import io.qwenserve.engine.api.ModelInfo;
 import io.qwenserve.engine.api.Prompt;
 import io.qwenserve.engine.chat.ChatTemplate;
+import io.qwenserve.engine.kv.BlockPool;
 import io.qwenserve.engine.kv.KvCacheSizing;
 import io.qwenserve.engine.kv.PagedKvCache;
+import io.qwenserve.engine.lora.LoraAdapters;
 import io.qwenserve.engine.sample.Sampler;
 import io.qwenserve.engine.sample.SequenceSampler;
 import io.qwenserve.engine.tokenizer.QwenTokenizer;
@@ -46,6 +49,7 @@ public final class Engine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Engine.class.getName());
 
     private final LoadedModel model;
+    private final LoraAdapters adapters;
     private final EngineConfig config;
     private final EngineListener listener;
     private final PagedKvCache cache;
@@ -59,18 +63,26 @@ public final class Engine implements AutoCloseable {
     private final Intake intake;
     private final AtomicLong arrivals = new AtomicLong();
     private final AtomicInteger injectedFailures = new AtomicInteger();
-    private final Object statsChanged = new Object();
     private final Thread loop;
     private volatile boolean accepting = true;
     private volatile boolean stopping;
     private volatile boolean forceStop;
     private volatile boolean alive = true;
     private volatile String failure;
-    private volatile EngineStats stats;
+    private final StatsBoard stats;
     private long steps;
     private int failuresInARow;
 
     public Engine(LoadedModel model, EngineConfig config, EngineListener listener) {
+        this(model, config, listener, LoraAdapters.none());
+    }
+
+    /**
+     * An engine that also serves LoRA adapters by name ({@link GenerationRequest#adapter()}), per row of each batch. It
+     * takes over {@code adapters} (closed with the engine).
+     */
+    public Engine(LoadedModel model, EngineConfig config, EngineListener listener, LoraAdapters adapters) {
+        this.adapters = adapters;
         this.model = model;
         this.config = config;
         this.listener = listener;
@@ -84,40 +96,14 @@ public final class Engine implements AutoCloseable {
         this.kv = new KvCacheManager(blocks, config.blockSize(), config.prefixCaching());
         this.intake = new Intake(config.queueSize());
         this.inputs = new InputProcessor(model.tokenizer(), model.chatTemplate(), model.defaults(), model.stopIds(),
-                model.config().vocabSize(), config, maxModelLen, (long) blocks * config.blockSize());
+                model.config().vocabSize(), config, maxModelLen, (long) blocks * config.blockSize(), adapters::contains);
         this.outputs = new OutputProcessor(model.tokenizer(), listener);
-        this.scheduler = new Scheduler(config, kv, new Scheduler.Sink() {
-            @Override
-            public void admitted(Sequence s) {
-                intake.admitted();
-                outputs.scheduled(s.output);
-            }
-
-            @Override
-            public void preempted(Sequence s) {
-                outputs.preempted();
-            }
-
-            @Override
-            public void prefixLookup(int queried, int hit) {
-                listener.onPrefixCache(queried, hit);
-            }
-
-            @Override
-            public boolean token(Sequence s, int index, io.qwenserve.engine.sample.SampleResult r) {
-                return outputs.token(s.output, r.token(), index, r);
-            }
-
-            @Override
-            public void finished(Sequence s, FinishReason reason, String message) {
-                intake.ended(s.id, s.admitted);
-                outputs.finished(s.output, reason, message, s.outputLength(), s.cachedPromptTokens);
-            }
-        });
+        this.scheduler = new Scheduler(config, kv, new SchedulerEvents(intake, outputs, listener), adapters.maxLoaded());
         this.runner = new ModelRunner(model.model(), cache,
-                new Sampler(Math.min(model.tokenizer().vocabSize(), model.config().vocabSize())));
+                new Sampler(Math.min(model.tokenizer().vocabSize(), model.config().vocabSize())), adapters,
+                scheduler::runningAdapters);
         this.info = model.info(maxModelLen);
-        this.stats = snapshot();
+        this.stats = new StatsBoard(snapshot());
         this.loop = new Thread(this::run, "qwen-engine-loop");
         this.loop.setDaemon(true);
         this.loop.start();
@@ -128,6 +114,11 @@ public final class Engine implements AutoCloseable {
 
     public EngineConfig config() {
         return config;
+    }
+
+    /** The LoRA adapters served next to the model, in registration order. */
+    public List<AdapterInfo> adapters() {
+        return List.copyOf(adapters.infos());
     }
 
     /** The model served, as transports may see it. */
@@ -188,7 +179,8 @@ public final class Engine implements AutoCloseable {
             Sequence seq = new Sequence(r.requestId(), p.prompt(), r.priority(), r.deadline(),
                     new SequenceSampler(p.params(), p.prompt()), p.stopIds(), arrivals.incrementAndGet(),
                     model.model().rope().ntkAlpha(p.prompt().length), Math.min(p.params().maxTokens(), maxModelLen - p.prompt().length),
-                    output, p.grammar() == null ? null : inputs.structuredOutputs().matcher(p.grammar(), p.stopIds()));
+                    output, p.grammar() == null ? null : inputs.structuredOutputs().matcher(p.grammar(), p.stopIds()),
+                    r.adapter(), prefixRoot(r.adapter()));
             streams.add(stream);
             adds.add(() -> {
                 scheduler.add(seq);
@@ -198,6 +190,21 @@ public final class Engine implements AutoCloseable {
         intake.enqueue(ids, adds, this::unavailable);
         LockSupport.unpark(loop);
         return streams;
+    }
+
+    /** The prefix cache's root key for an adapter's sequences: each adapter (and the base) caches its own blocks. */
+    private long prefixRoot(String adapter) {
+        if (adapter == null) {
+            return BlockPool.ROOT;
+        }
+        int index = 0;
+        for (AdapterInfo a : adapters.infos()) {
+            if (a.name().equals(adapter)) {
+                return BlockPool.ROOT - 1 - index; // cache ids are >= 0, so roots never collide
+            }
+            index++;
+        }
+        throw new IllegalStateException("unknown adapter " + adapter);
     }
 
     private void checkAccepting() {
@@ -219,7 +226,7 @@ public final class Engine implements AutoCloseable {
 
     /** The gauges and counters as of the last step (refreshed by the loop thread only). */
     public EngineStats stats() {
-        return stats;
+        return stats.get();
     }
 
     /**
@@ -229,28 +236,11 @@ public final class Engine implements AutoCloseable {
      * @throws TimeoutException when {@code timeout} passes first
      */
     public EngineStats awaitStats(Predicate<EngineStats> condition, Duration timeout) throws TimeoutException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (statsChanged) {
-            while (true) {
-                EngineStats s = stats;
-                if (condition.test(s)) {
-                    return s;
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new TimeoutException("engine stats never matched; last: " + s);
-                }
-                LockSupport.unpark(loop); // an idle loop re-publishes at once
-                statsChanged.wait(Math.max(1, left / 1_000_000));
-            }
-        }
+        return stats.await(condition, timeout, () -> LockSupport.unpark(loop)); // an idle loop re-publishes at once
     }
 
     private void publish() {
-        stats = snapshot();
-        synchronized (statsChanged) {
-            statsChanged.notifyAll();
-        }
+        stats.publish(snapshot());
     }
 
     private EngineStats snapshot() {
@@ -406,5 +396,6 @@ public final class Engine implements AutoCloseable {
     public void close() {
         drain(Duration.ZERO);
         cache.close();
+        adapters.close();
     }
 }

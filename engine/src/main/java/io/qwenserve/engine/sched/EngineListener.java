@@ -16,6 +16,12 @@ public interface EngineListener {
 
     default void onPromptTokens(int tokens) {}
 
+    /**
+     * A request ended that ran with a LoRA adapter: its name, and the prompt and generated tokens it counted (also
+     * reported through {@link #onFinished}).
+     */
+    default void onAdapterFinished(String adapter, FinishReason reason, int promptTokens, int completionTokens) {}
+
     /** A sequence looked its {@code queried} known tokens up in the prefix cache and found {@code hit} of them. */
     default void onPrefixCache(int queried, int hit) {}
 

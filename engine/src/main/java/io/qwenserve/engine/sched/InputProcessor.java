@@ -43,15 +43,19 @@ public final class InputProcessor {
     private final EngineConfig config;
     private final int maxModelLen;
     private final long kvCapacityTokens;
+    private final java.util.function.Predicate<String> adapterExists;
     private volatile StructuredOutputs structured;
 
     /**
      * @param modelStopIds     the chat template's and the model's end ids, added to every request's
      * @param maxModelLen      longest prompt + output
      * @param kvCapacityTokens positions the whole KV cache holds (block-rounded)
+     * @param adapterExists    whether a LoRA adapter of that name is served
      */
     InputProcessor(QwenTokenizer tokenizer, ChatTemplate template, GenerationDefaults modelDefaults, Set<Integer> modelStopIds,
-                   int vocabSize, EngineConfig config, int maxModelLen, long kvCapacityTokens) {
+                   int vocabSize, EngineConfig config, int maxModelLen, long kvCapacityTokens,
+                   java.util.function.Predicate<String> adapterExists) {
+        this.adapterExists = adapterExists;
         this.tokenizer = tokenizer;
         this.template = template;
         this.modelDefaults = modelDefaults;
@@ -92,6 +96,10 @@ public final class InputProcessor {
      * prompt) share its tokenization, remembered in {@code tokenized}.
      */
     Processed process(GenerationRequest request, Map<Prompt, int[]> tokenized) {
+        if (request.adapter() != null && !adapterExists.test(request.adapter())) {
+            throw new EngineRejectedException(Reason.UNKNOWN_ADAPTER, "model", "the model '" + request.adapter()
+                    + "' does not exist (no LoRA adapter of that name is served)");
+        }
         SamplingParams params = resolve(request.sampling());
         int[] prompt = tokenized.get(request.prompt());
         if (prompt == null) {

@@ -51,7 +51,7 @@ final class KvCacheManager {
             throw new IllegalStateException(s + " already has computed tokens");
         }
         int max = (s.known() - 1) / blockSize;
-        long parent = BlockPool.ROOT;
+        long parent = s.prefixRoot; // blocks computed with a LoRA adapter are only shared with the same adapter
         for (int i = 0; i < max; i++) {
             int b = pool.lookup(key(s, i, parent));
             if (b < 0) {
@@ -81,7 +81,7 @@ final class KvCacheManager {
             return;
         }
         for (int i = s.chain.size(); i < s.computed / blockSize; i++) {
-            long parent = i == 0 ? BlockPool.ROOT : s.chain.get(i - 1);
+            long parent = i == 0 ? s.prefixRoot : s.chain.get(i - 1);
             s.chain.add(pool.cache(s.blocks.get(i), key(s, i, parent)));
         }
     }

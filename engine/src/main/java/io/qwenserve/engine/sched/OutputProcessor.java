@@ -20,12 +20,18 @@ final class OutputProcessor {
         final IncrementalDetokenizer detokenizer;
         final boolean logprobs;
         final int promptTokens;
+        final String adapter; // LoRA adapter, or null
         final long submittedNanos = System.nanoTime();
         long firstScheduledNanos;
         long firstTokenNanos;
         long lastTokenNanos;
 
         Output(GenerationStream stream, IncrementalDetokenizer detokenizer, boolean logprobs, int promptTokens) {
+            this(stream, detokenizer, logprobs, promptTokens, null);
+        }
+
+        Output(GenerationStream stream, IncrementalDetokenizer detokenizer, boolean logprobs, int promptTokens, String adapter) {
+            this.adapter = adapter;
             this.stream = stream;
             this.detokenizer = detokenizer;
             this.logprobs = logprobs;
@@ -44,7 +50,7 @@ final class OutputProcessor {
     /** The output state of a newly submitted request (any thread). */
     Output open(InputProcessor.Processed p, GenerationStream stream) {
         return new Output(stream, new IncrementalDetokenizer(tokenizer::tokenBytes, tokenizer::isSpecial, p.params().stop()),
-                p.params().logprobs() > 0, p.prompt().length);
+                p.params().logprobs() > 0, p.prompt().length, p.request().adapter());
     }
 
     void queued(Output o) {
@@ -95,5 +101,8 @@ final class OutputProcessor {
                 Math.max(0, cachedPromptTokens)), t,
                 normal ? null : message));
         listener.onFinished(reason, end - o.submittedNanos, o.promptTokens, completionTokens);
+        if (o.adapter != null) {
+            listener.onAdapterFinished(o.adapter, reason, o.promptTokens, completionTokens);
+        }
     }
 }

@@ -59,6 +59,7 @@ final class Scheduler {
     private final EngineConfig config;
     private final KvCacheManager kv;
     private final Sink sink;
+    private final int maxAdapters; // distinct LoRA adapters running at once
     private final PriorityQueue<Sequence> waiting = new PriorityQueue<>(ORDER);
     private final List<Sequence> running = new ArrayList<>();
     private final Map<String, Sequence> byId = new HashMap<>();
@@ -67,9 +68,26 @@ final class Scheduler {
     long generationTokens;
 
     Scheduler(EngineConfig config, KvCacheManager kv, Sink sink) {
+        this(config, kv, sink, Integer.MAX_VALUE);
+    }
+
+    /** @param maxAdapters how many distinct LoRA adapters may run at once (the adapters held in memory) */
+    Scheduler(EngineConfig config, KvCacheManager kv, Sink sink, int maxAdapters) {
         this.config = config;
         this.kv = kv;
         this.sink = sink;
+        this.maxAdapters = maxAdapters;
+    }
+
+    /** The LoRA adapters of the running sequences. */
+    Set<String> runningAdapters() {
+        Set<String> names = new HashSet<>();
+        for (Sequence s : running) {
+            if (s.adapter != null) {
+                names.add(s.adapter);
+            }
+        }
+        return names;
     }
 
     void add(Sequence s) {
@@ -147,8 +165,12 @@ final class Scheduler {
                 }
             }
         }
+        Set<String> adapters = runningAdapters();
         while (!preempted && !waiting.isEmpty() && budget > 0 && running.size() < config.maxBatch()) {
             Sequence s = waiting.peek();
+            if (s.adapter != null && !adapters.contains(s.adapter) && adapters.size() >= maxAdapters) {
+                break; // its adapter would be one more than memory holds: it waits for a running adapter to finish
+            }
             if (kv.blocksFor(s.known()) > kv.total()) {
                 finish(s, FinishReason.LENGTH, "the KV cache cannot hold this sequence");
                 continue;
@@ -175,6 +197,9 @@ final class Scheduler {
                 sink.admitted(s);
             }
             running.add(s);
+            if (s.adapter != null) {
+                adapters.add(s.adapter);
+            }
             add(s, n, decodes, prefills);
             budget -= n;
         }
@@ -189,7 +214,7 @@ final class Scheduler {
     private static void add(Sequence s, int n, List<SchedulerOutput.Entry> decodes, List<SchedulerOutput.Entry> prefills) {
         boolean sample = s.computed + n == s.known();
         SchedulerOutput.Entry e = new SchedulerOutput.Entry(s.id, s.tokens(s.computed, n), s.computed, s.blockTable(), s.ntkAlpha,
-                sample ? row(s) : null);
+                sample ? row(s) : null, s.adapter);
         (n == 1 && sample ? decodes : prefills).add(e);
     }
 

@@ -16,8 +16,14 @@ record SchedulerOutput(List<Entry> entries) {
      * @param past       tokens of the sequence already computed (positions of {@code tokens} start here)
      * @param blockTable a copy of the sequence's block table, covering {@code past + tokens.length} positions
      * @param sampling   how to sample after the last token, or null when this is a prefill chunk that samples nothing
+     * @param adapter    the sequence's LoRA adapter, or null for the base model
      */
-    record Entry(String requestId, int[] tokens, int past, int[] blockTable, double ntkAlpha, SamplingRow sampling) {
+    record Entry(String requestId, int[] tokens, int past, int[] blockTable, double ntkAlpha, SamplingRow sampling,
+                 String adapter) {
+        Entry(String requestId, int[] tokens, int past, int[] blockTable, double ntkAlpha, SamplingRow sampling) {
+            this(requestId, tokens, past, blockTable, ntkAlpha, sampling, null);
+        }
+
         int numTokens() {
             return tokens.length;
         }

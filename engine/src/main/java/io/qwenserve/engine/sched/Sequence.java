@@ -31,6 +31,8 @@ final class Sequence {
     final double ntkAlpha;       // fixed at first prefill (Qwen v1 dynamic NTK)
     final int maxTokens;         // clipped so prompt + output fits the model length
     final OutputProcessor.Output output; // null in scheduler tests
+    final String adapter;        // LoRA adapter name, or null for the base model
+    final long prefixRoot;       // parent key of its first KV block in the prefix cache: one tree per adapter
     final GrammarMatcher matcher; // the response format's cursor over the output; null for free text
     final int[] endIds;          // stopIds as an array (allowed by the matcher's mask where the output is complete)
 
@@ -52,6 +54,20 @@ final class Sequence {
 
     Sequence(String id, int[] prompt, int priority, Instant deadline, SequenceSampler sampler, Set<Integer> stopIds,
              long arrival, double ntkAlpha, int maxTokens, OutputProcessor.Output output, GrammarMatcher matcher) {
+        this(id, prompt, priority, deadline, sampler, stopIds, arrival, ntkAlpha, maxTokens, output, matcher, null,
+                io.qwenserve.engine.kv.BlockPool.ROOT);
+    }
+
+    Sequence(String id, int[] prompt, int priority, Instant deadline, SequenceSampler sampler, Set<Integer> stopIds,
+             long arrival, double ntkAlpha, int maxTokens, OutputProcessor.Output output, String adapter, long prefixRoot) {
+        this(id, prompt, priority, deadline, sampler, stopIds, arrival, ntkAlpha, maxTokens, output, null, adapter, prefixRoot);
+    }
+
+    Sequence(String id, int[] prompt, int priority, Instant deadline, SequenceSampler sampler, Set<Integer> stopIds,
+             long arrival, double ntkAlpha, int maxTokens, OutputProcessor.Output output, GrammarMatcher matcher,
+             String adapter, long prefixRoot) {
+        this.adapter = adapter;
+        this.prefixRoot = prefixRoot;
         this.id = id;
         this.prompt = prompt;
         this.priority = priority;

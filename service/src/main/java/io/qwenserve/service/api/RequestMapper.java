@@ -32,7 +32,7 @@ public class RequestMapper {
             messages.add(message(r.getMessages(i), "messages[" + i + "]"));
         }
         return new GenerationRequest(requestId(r.getRequestId()), new Prompt.Chat(messages), options(r.getSampling()),
-                r.getPriority(), deadline);
+                r.getPriority(), deadline).withAdapter(r.getAdapter());
     }
 
     public GenerationRequest generate(GenerateRequest r, Instant deadline) {
@@ -47,7 +47,8 @@ public class RequestMapper {
         } else {
             throw new InvalidParameterException("prompt", "prompt or prompt_token_ids is required");
         }
-        return new GenerationRequest(requestId(r.getRequestId()), prompt, options(r.getSampling()), r.getPriority(), deadline);
+        return new GenerationRequest(requestId(r.getRequestId()), prompt, options(r.getSampling()), r.getPriority(), deadline)
+                .withAdapter(r.getAdapter());
     }
 
     public static ChatMessage message(Message m, String field) {

@@ -95,6 +95,7 @@ public final class ResponseMapper {
                     case PROMPT_TOO_LONG -> new ApiError("FAILED_PRECONDITION", er.getMessage(), false, "prompt");
                     case QUEUE_FULL -> new ApiError("RESOURCE_EXHAUSTED", er.getMessage(), true, null);
                     case UNAVAILABLE -> new ApiError("UNAVAILABLE", er.getMessage(), true, null);
+                    case UNKNOWN_ADAPTER -> new ApiError("NOT_FOUND", er.getMessage(), false, "adapter");
                 };
             }
             if (t instanceof IllegalArgumentException ia) {

@@ -45,6 +45,18 @@ public interface QwenConfig {
         int maxChoices();
     }
 
+    Lora lora();
+
+    /** LoRA adapters served next to the model, picked per request by name. */
+    interface Lora {
+        /** {@code NAME=DIR} entries (PEFT adapter folders), comma-separated; each must fit the model. */
+        Optional<List<String>> adapters();
+
+        /** Adapters held in memory at once (and so running at once); others are read again when requested. */
+        @WithDefault("8")
+        int maxLoaded();
+    }
+
     interface Model {
         /** Model folder (config.json, safetensors, qwen.tiktoken). Unset: a random demo model is generated. */
         Optional<String> path();
@@ -77,6 +89,13 @@ public interface QwenConfig {
             /** Where the demo model is written (reused when already there). */
             @WithDefault("${java.io.tmpdir}/qwen-demo-model")
             String dir();
+
+            /**
+             * The trained demo: a tiny Qwen2 finetuned on the conversations kept with the engine, with its 'pirate' LoRA
+             * adapter (trained on first start, then reused); false: random weights of {@code arch} (gibberish, instant).
+             */
+            @WithDefault("true")
+            boolean trained();
         }
     }
 

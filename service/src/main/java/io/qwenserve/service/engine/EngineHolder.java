@@ -1,6 +1,8 @@
 package io.qwenserve.service.engine;
 
 import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.lora.LoraAdapters;
+import io.qwenserve.engine.train.DemoModel;
 import io.qwenserve.engine.api.EngineRejectedException;
 import io.qwenserve.engine.checkpoint.RandomCheckpoint;
 import io.qwenserve.engine.config.Architecture;
@@ -22,6 +24,9 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.jboss.logging.Logger;
 
@@ -62,8 +67,9 @@ public class EngineHolder {
     private void load() {
         try {
             Path dir = config.model().path().filter(p -> !p.isBlank()).map(Path::of).orElse(null);
+            Map<String, Path> adapters = adapters(config);
             if (dir == null) {
-                dir = demoModel();
+                dir = demoModel(adapters);
                 demo = true;
             }
             modelDir = dir;
@@ -74,7 +80,14 @@ public class EngineHolder {
                     config.model().kernelPolicy().filter(p -> !p.isBlank()).map(KernelPolicy::parse).orElse(null),
                     config.engine().threads().orElse(0));
             LoadedModel model = LoadedModel.load(dir, options);
-            engine = new Engine(model, engineConfig(config), metrics);
+            LoraAdapters loras;
+            try {
+                loras = LoraAdapters.load(model.model(), dir.getFileName().toString(), adapters, config.lora().maxLoaded());
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
+            engine = new Engine(model, engineConfig(config), metrics, loras);
             metrics.bind(engine);
             state = State.READY;
             ready.complete(engine);
@@ -82,6 +95,10 @@ public class EngineHolder {
             LOG.infof("model %s (%s, %s on %s, weights %s, kernels %s, %d threads) ready in %.1f s; max model length %d tokens",
                     info.name(), info.architecture(), info.dtype(), info.device(), info.weightFormat(), info.kernelPolicy(),
                     TorchRuntime.threads(), (System.nanoTime() - t0) / 1e9, info.maxModelLen());
+            for (io.qwenserve.engine.api.AdapterInfo a : engine.adapters()) {
+                LOG.infof("LoRA adapter %s (r %d, alpha %s, %s) from %s", a.name(), a.rank(), a.alpha(),
+                        String.join(",", a.targetModules()), a.dir());
+            }
         } catch (Throwable t) {
             failure = t.getMessage() != null ? t.getMessage() : t.toString();
             state = State.FAILED;
@@ -120,7 +137,41 @@ public class EngineHolder {
         return d.isPresent() ? d.getAsDouble() : null;
     }
 
-    private Path demoModel() {
+    /** {@code qwen.lora.adapters}: NAME=DIR entries, in order. */
+    static Map<String, Path> adapters(QwenConfig config) {
+        Map<String, Path> out = new LinkedHashMap<>();
+        for (String entry : config.lora().adapters().orElse(List.of())) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            int eq = entry.indexOf('=');
+            if (eq <= 0 || eq == entry.length() - 1) {
+                throw new IllegalArgumentException("qwen.lora.adapters: '" + entry + "' is not NAME=DIR");
+            }
+            String name = entry.substring(0, eq).trim();
+            if (out.put(name, Path.of(entry.substring(eq + 1).trim())) != null) {
+                throw new IllegalArgumentException("qwen.lora.adapters: adapter '" + name + "' is given twice");
+            }
+        }
+        return out;
+    }
+
+    /** The demo model; the trained one also brings its adapter, added to {@code adapters} unless one has its name. */
+    private Path demoModel(Map<String, Path> adapters) {
+        if (config.model().demo().trained()) {
+            Path dir = Path.of(config.model().demo().dir()).toAbsolutePath();
+            LOG.warn("\n"
+                    + "********************************************************************************\n"
+                    + "*  No model configured (qwen.model.path / --model): serving the DEMO model, a   *\n"
+                    + "*  tiny Qwen2 trained by finetune --method full on a few conversations, with    *\n"
+                    + "*  its LoRA adapter '" + DemoModel.ADAPTER + "'. It knows those conversations and nothing else.   *\n"
+                    + "*  It is trained on the first start (about a minute), then reused.             *\n"
+                    + "********************************************************************************");
+            DemoModel.Trained t = DemoModel.ensure(dir, null);
+            adapters.putIfAbsent(DemoModel.ADAPTER, t.adapter());
+            LOG.warnf("demo model at %s, adapter '%s' at %s", t.model(), DemoModel.ADAPTER, t.adapter());
+            return t.model();
+        }
         Path dir = Path.of(config.model().demo().dir()).toAbsolutePath();
         Architecture arch = Architecture.parse(config.model().demo().arch());
         LOG.warn("""

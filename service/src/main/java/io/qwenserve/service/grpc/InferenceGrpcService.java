@@ -103,10 +103,17 @@ public class InferenceGrpcService extends InferenceServiceGrpc.InferenceServiceI
     @Override
     public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> out) {
         unary(out, () -> {
-            ModelInfo m = holder.engine().modelInfo();
-            return ListModelsResponse.newBuilder().addModels(io.qwenserve.proto.v1.ModelInfo.newBuilder()
+            Engine engine = holder.engine();
+            ModelInfo m = engine.modelInfo();
+            ListModelsResponse.Builder b = ListModelsResponse.newBuilder().addModels(io.qwenserve.proto.v1.ModelInfo.newBuilder()
                     .setId(m.name()).setArchitecture(m.architecture()).setMaxModelLen(m.maxModelLen()).setDtype(m.dtype())
-                    .setDevice(m.device()).setDemo(holder.demo())).build();
+                    .setDevice(m.device()).setDemo(holder.demo()));
+            for (io.qwenserve.engine.api.AdapterInfo a : engine.adapters()) { // each LoRA adapter, with its base
+                b.addModels(io.qwenserve.proto.v1.ModelInfo.newBuilder().setId(a.name()).setBase(m.name())
+                        .setArchitecture(m.architecture()).setMaxModelLen(m.maxModelLen()).setDtype(m.dtype())
+                        .setDevice(m.device()).setDemo(holder.demo()).setLoraRank(a.rank()));
+            }
+            return b.build();
         });
     }
 

@@ -174,7 +174,8 @@ final class RequestHandler {
         SamplingOptions sampling = g.sampling().seed() != null ? g.sampling()
                 : g.sampling().toBuilder().seed(seedOf(request.requestId())).build();
         int priority = PriorityRange.apply(priorities, request.priority() != null ? request.priority() : g.priority());
-        return new GenerationRequest(request.requestId() + "#" + attempts.incrementAndGet(), g.prompt(), sampling, priority, g.deadline());
+        return new GenerationRequest(request.requestId() + "#" + attempts.incrementAndGet(), g.prompt(), sampling, priority,
+                g.deadline(), g.adapter());
     }
 
     private static long seedOf(String requestId) {

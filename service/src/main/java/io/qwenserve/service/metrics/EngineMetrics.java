@@ -15,7 +15,8 @@ import java.util.Map;
 /**
  * The engine's Prometheus metrics, named after vLLM's under the {@code qwen_} prefix: gauges of queue, batch and KV
  * usage; histograms of TTFT, inter-token and end-to-end latency; counters of tokens, preemptions and finished
- * requests by finish reason. Fed by the engine thread through {@link EngineListener} (cheap, non-blocking).
+ * requests by finish reason; per LoRA adapter, requests and prompt and generated tokens. Fed by the engine thread
+ * through {@link EngineListener} (cheap, non-blocking).
  */
 @ApplicationScoped
 public class EngineMetrics implements EngineListener {
@@ -91,6 +92,17 @@ public class EngineMetrics implements EngineListener {
     public void onFinished(FinishReason reason, long e2eNanos, int prompt, int completion) {
         e2e.record(e2eNanos / 1e9);
         success.get(reason).increment();
+    }
+
+    /** Per LoRA adapter: requests ended (by finish reason), prompt tokens and generated tokens. */
+    @Override
+    public void onAdapterFinished(String adapter, FinishReason reason, int prompt, int completion) {
+        Counter.builder("qwen.lora_requests").description("Requests served with a LoRA adapter, by adapter and finish reason")
+                .tag("adapter", adapter).tag("finish_reason", reason.wireName()).register(registry).increment();
+        Counter.builder("qwen.lora_prompt_tokens").description("Prompt tokens of requests served with a LoRA adapter")
+                .tag("adapter", adapter).register(registry).increment(prompt);
+        Counter.builder("qwen.lora_generation_tokens").description("Tokens generated with a LoRA adapter")
+                .tag("adapter", adapter).register(registry).increment(completion);
     }
 
     @Override

@@ -8,7 +8,8 @@ import org.jboss.resteasy.reactive.RestResponse;
 /**
  * An error as OpenAI's API writes it, {@code {"error": {"message", "type", "param", "code"}}}, with its HTTP status.
  * Refusals of the engine and of validation map as: invalid argument 400, prompt too long 400
- * ({@code context_length_exceeded}), queue full 429, unavailable 503, anything else 500.
+ * ({@code context_length_exceeded}), unknown model or adapter 404 ({@code model_not_found}), queue full 429, unavailable
+ * 503, anything else 500.
  */
 public record OpenAiError(int status, Body body) {
     public record Body(Detail error) {}
@@ -34,8 +35,14 @@ public record OpenAiError(int status, Body body) {
             case "FAILED_PRECONDITION" -> of(400, e.message(), "invalid_request_error", e.field(), "context_length_exceeded");
             case "RESOURCE_EXHAUSTED" -> of(429, e.message(), "rate_limit_error", null, "queue_full");
             case "UNAVAILABLE" -> of(503, e.message(), "server_error", null, "unavailable");
+            case "NOT_FOUND" -> modelNotFound(e.message());
             default -> of(500, e.message(), "server_error", null, "internal_error");
         };
+    }
+
+    /** 404 {@code model_not_found}: the request's {@code model} is neither the model nor a served adapter. */
+    public static OpenAiError modelNotFound(String message) {
+        return of(404, message, "invalid_request_error", "model", "model_not_found");
     }
 
     public static OpenAiError invalid(String message, String param) {

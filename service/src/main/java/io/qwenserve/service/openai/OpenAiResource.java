@@ -3,6 +3,8 @@ package io.qwenserve.service.openai;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qwenserve.engine.api.AdapterInfo;
+import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.sched.Engine;
 import io.qwenserve.service.engine.EngineHolder;
 import io.smallrye.common.annotation.Blocking;
@@ -17,7 +19,6 @@ import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
 import java.util.List;
 import java.util.UUID;
-import java.util.function.BiFunction;
 import java.util.stream.Collectors;
 import org.jboss.resteasy.reactive.RestMulti;
 import org.jboss.resteasy.reactive.RestResponse;
@@ -46,39 +47,54 @@ public class OpenAiResource {
     @Path("/chat/completions")
     @Blocking
     public RestMulti<byte[]> chatCompletions(ChatCompletionRequest body) {
-        return answer("chatcmpl-", body == null ? null : body.model(), (engine, id) ->
-                new ChatResponder(requests.chat(body, engine, id), id, modelId(), new TokenText(engine.tokenizer())));
+        return answer("chatcmpl-", body == null ? null : body.model(), (engine, id, model) ->
+                new ChatResponder(requests.chat(body, engine, id), id, model, new TokenText(engine.tokenizer())));
     }
 
     @POST
     @Path("/completions")
     @Blocking
     public RestMulti<byte[]> completions(CompletionRequest body) {
-        return answer("cmpl-", body == null ? null : body.model(), (engine, id) ->
-                new CompletionResponder(requests.completion(body, id), id, modelId(), new TokenText(engine.tokenizer())));
+        return answer("cmpl-", body == null ? null : body.model(), (engine, id, model) ->
+                new CompletionResponder(requests.completion(body, id), id, model, new TokenText(engine.tokenizer())));
     }
 
     @GET
     @Path("/models")
     @Produces(MediaType.APPLICATION_JSON)
     public ModelList models() {
-        io.qwenserve.engine.api.ModelInfo m = holder.engine().modelInfo();
-        return new ModelList("list", List.of(new ModelList.Model(modelId(), "model", 0, "qwen-serve", m.maxModelLen(),
-                m.architecture(), holder.demo())));
+        Engine engine = holder.engine();
+        io.qwenserve.engine.api.ModelInfo m = engine.modelInfo();
+        List<ModelList.Model> models = new java.util.ArrayList<>();
+        models.add(new ModelList.Model(modelId(), "model", 0, "qwen-serve", m.maxModelLen(), m.architecture(), holder.demo(),
+                null, null));
+        for (AdapterInfo a : engine.adapters()) { // LoRA adapters, as vLLM lists them: parent = the base model
+            models.add(new ModelList.Model(a.name(), "model", 0, "qwen-serve", m.maxModelLen(), m.architecture(), holder.demo(),
+                    modelId(), a.dir().toString()));
+        }
+        return new ModelList("list", models);
     }
 
-    private RestMulti<byte[]> answer(String idPrefix, String model, BiFunction<Engine, String, Responder> plan) {
+    /** Plans the answer to one call: the engine, the response id and the model name responses carry. */
+    private interface Plan {
+        Responder apply(Engine engine, String id, String model);
+    }
+
+    private RestMulti<byte[]> answer(String idPrefix, String model, Plan plan) {
         Uni<HttpReply> reply;
         try {
             Engine engine = holder.engine();
-            if (model != null && !model.isEmpty() && !model.equals(modelId()) && !model.equals(ALIAS)) {
-                reply = Uni.createFrom().item(HttpReply.json(json, 404, OpenAiError.of(404, "The model '" + model
-                        + "' does not exist; this server serves '" + modelId() + "' (GET /v1/models)", "invalid_request_error",
-                        "model", "model_not_found").body()));
+            boolean base = model == null || model.isEmpty() || model.equals(modelId()) || model.equals(ALIAS);
+            if (!base && engine.adapters().stream().noneMatch(a -> a.name().equals(model))) {
+                reply = Uni.createFrom().item(HttpReply.json(json, 404, OpenAiError.modelNotFound("The model '" + model
+                        + "' does not exist; this server serves '" + modelId() + "'" + adapterList(engine) + " (GET /v1/models)")
+                        .body()));
                 return HttpReply.toRest(reply);
             }
-            Responder r = plan.apply(engine, idPrefix + UUID.randomUUID().toString().replace("-", ""));
-            Multi<Generations.ChoiceEvent> events = Generations.submit(holder, engine, r.call().requests());
+            String adapter = base ? null : model;
+            Responder r = plan.apply(engine, idPrefix + UUID.randomUUID().toString().replace("-", ""), base ? modelId() : model);
+            List<GenerationRequest> requests = r.call().requests().stream().map(g -> g.withAdapter(adapter)).toList();
+            Multi<Generations.ChoiceEvent> events = Generations.submit(holder, engine, requests);
             if (r.call().stream()) {
                 Multi<Object> chunks = Multi.createBy().concatenating().streams(
                         Multi.createFrom().iterable(r.start()),
@@ -93,6 +109,11 @@ public class OpenAiResource {
             reply = Uni.createFrom().item(HttpReply.error(json, e));
         }
         return HttpReply.toRest(reply);
+    }
+
+    private static String adapterList(Engine engine) {
+        List<String> names = engine.adapters().stream().map(AdapterInfo::name).toList();
+        return names.isEmpty() ? "" : " and the LoRA adapters " + String.join(", ", names);
     }
 
     /** The model's name as the API reports it: its folder's name. */
