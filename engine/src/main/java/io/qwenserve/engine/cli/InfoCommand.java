@@ -1,5 +1,8 @@
 package io.qwenserve.engine.cli;
 
+import io.qwenserve.engine.cuda.Cuda;
+import io.qwenserve.engine.cuda.CudaDevice;
+import io.qwenserve.engine.cuda.CudaStatus;
 import io.qwenserve.engine.model.Torch;
 import io.qwenserve.engine.model.TorchRuntime;
 import java.util.concurrent.Callable;
@@ -11,14 +14,19 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code bin/qwen info}: loads libtorch, prints what it offers (threads, oneDNN, MKL, CUDA devices) and runs one small
- * matrix product per device. Container builds run it so that the native libraries are extracted at build time and a
- * broken image fails there rather than at the first request.
+ * {@code bin/qwen info}: loads libtorch, prints what it offers (threads, oneDNN, MKL, CUDA: the build, runtime and
+ * driver versions, every device with its free and total memory, or what is missing) and runs one small matrix product
+ * per device. With {@code --device} it checks that one device and fails, saying why, when it cannot be used.
  */
-@Command(name = "info", description = "Load libtorch, print its threads, oneDNN/MKL/CUDA availability and check one product per device.")
+@Command(name = "info", description = "Load libtorch, print its threads, oneDNN/MKL availability and CUDA (build, runtime, "
+        + "driver, devices and their memory, or what is missing), and check one product per device.")
 final class InfoCommand implements Callable<Integer> {
     @Option(names = "--config", description = "Also print libtorch's build configuration.")
     boolean config;
+
+    @Option(names = "--device", description = "Check only this device (cpu, cuda or cuda:N); exit status 1, saying what is "
+            + "missing, when it cannot be used.")
+    String device;
 
     @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (default 0: every "
             + "processor this process may run on).")
@@ -32,12 +40,27 @@ final class InfoCommand implements Callable<Integer> {
         System.out.println("omp_wait_policy: " + String.valueOf(System.getenv("OMP_WAIT_POLICY")));
         System.out.println("mkldnn: " + torch.hasMKLDNN());
         System.out.println("mkl: " + torch.hasMKL());
-        boolean cuda = torch.cuda_is_available();
-        int devices = cuda ? torch.cuda_device_count() : 0;
-        System.out.println("cuda: " + cuda + (cuda ? " (" + devices + " device" + (devices == 1 ? "" : "s") + ")" : ""));
-        check("cpu");
-        for (int i = 0; i < devices; i++) {
-            check("cuda:" + i);
+        CudaStatus cuda = Cuda.probe();
+        int devices = cuda.devices().size();
+        System.out.println("cuda: " + cuda.available() + (cuda.available() ? " (" + devices + " device" + (devices == 1 ? "" : "s") + ")" : ""));
+        System.out.println("cuda_build: " + (cuda.cudaBuild()
+                ? "libtorch's CUDA natives (org.bytedeco:cuda " + Cuda.presetVersion() + ")" : "cpu"));
+        if (cuda.available()) {
+            System.out.println("cuda_runtime: " + cuda.runtimeVersion());
+            System.out.println("cuda_driver: supports CUDA " + cuda.driverVersion());
+            for (CudaDevice d : cuda.devices()) {
+                System.out.println("cuda_device " + d.index() + ": " + d);
+            }
+        } else {
+            System.out.println("cuda_missing: " + cuda.problem());
+        }
+        if (device != null) {
+            check(device); // throws, with the reason, when the device cannot be used
+        } else {
+            check("cpu");
+            for (int i = 0; i < devices; i++) {
+                check("cuda:" + i);
+            }
         }
         if (config) {
             System.out.println(torch.show_config().getString());

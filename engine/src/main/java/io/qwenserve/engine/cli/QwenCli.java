@@ -8,8 +8,9 @@ import picocli.CommandLine.Command;
         description = "Run Qwen models on libtorch from the JVM.",
         subcommands = {ChatCommand.class, GenerateCommand.class, LogitsCommand.class, TokenizeCommand.class,
                 DetokenizeCommand.class, InitModelCommand.class, BenchCommand.class, BenchStructuredCommand.class,
-                BenchStructuredStepsCommand.class, InfoCommand.class, AccuracyCommand.class, FinetuneCommand.class,
-                MergeLoraCommand.class, DemoModelCommand.class, FinetuneBenchCommand.class, LoraBenchCommand.class,
+                BenchStructuredStepsCommand.class, InfoCommand.class, NativesCommand.class, AccuracyCommand.class,
+                FinetuneCommand.class, MergeLoraCommand.class, DemoModelCommand.class, FinetuneBenchCommand.class,
+                LoraBenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class QwenCli {
     public static void main(String[] args) {

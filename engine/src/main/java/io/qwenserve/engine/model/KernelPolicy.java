@@ -99,11 +99,12 @@ public record KernelPolicy(List<Rule> rules, Set<LinearKernel> measure) {
     /**
      * The default for a device, dtype and weight format. CPU: prepacked oneDNN for float weights (bf16/fp32), measured
      * between fbgemm's dynamic int8 and weight-only int8 for {@link Quantization#INT8}, the int4 kernel for GPTQ
-     * checkpoints. CUDA: cuBLAS through {@code torch.linear} (GPTQ weights dequantized at load).
+     * checkpoints. CUDA: cuBLAS through {@code torch.linear}, the CUDA int4 kernel for GPTQ checkpoints (layers it does
+     * not fit dequantized at load).
      */
     public static KernelPolicy defaultFor(boolean cpu, Precision precision, Quantization quantization, boolean gptq) {
         if (!cpu) {
-            return single(LinearKernel.PLAIN);
+            return single(gptq ? LinearKernel.INT4_PACKED : LinearKernel.PLAIN);
         }
         if (gptq) {
             return single(LinearKernel.INT4_PACKED);

@@ -4,6 +4,7 @@ import java.util.EnumSet;
 import java.util.Set;
 import java.util.logging.Logger;
 import org.bytedeco.pytorch.Context;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -57,10 +58,20 @@ public final class Linear implements AutoCloseable {
      */
     public static Linear ofGptq(String name, GptqWeight w, Tensor bias, KernelPolicy policy, LinearKernel floatDefault,
                                 ScalarType dtype) {
-        return new Linear(null, w, bias, policy, floatDefault, new GptqContext(name, dtype));
+        return new Linear(null, w, bias, policy, floatDefault, new GptqContext(name, dtype, null));
     }
 
-    private record GptqContext(String name, ScalarType dtype) {}
+    /**
+     * A GPTQ layer on a CUDA device running the CUDA int4 kernel ({@link CudaInt4}; the caller has checked that it
+     * fits): the int4 form only, on {@code device}.
+     */
+    static Linear ofGptqCuda(String name, GptqWeight w, Tensor bias, ScalarType dtype, Device device) {
+        return new Linear(null, w, bias, KernelPolicy.single(LinearKernel.INT4_PACKED), LinearKernel.PLAIN,
+                new GptqContext(name, dtype, device));
+    }
+
+    /** {@code cuda}: the CUDA device the int4 form goes to, or null for the CPU kernel. */
+    private record GptqContext(String name, ScalarType dtype, Device cuda) {}
 
     private Linear(Tensor weight, GptqWeight gptq, Tensor bias, KernelPolicy policy, LinearKernel floatDefault,
                    GptqContext ctx) {
@@ -95,8 +106,13 @@ public final class Linear implements AutoCloseable {
                 || (gptq == null && want.stream().anyMatch(LinearKernel::int8));
         if (gptq != null) {
             if (want.contains(LinearKernel.INT4_PACKED)) {
-                int4 = QuantOps.get().int4Pack(gptq.q());
-                int4ScalesZeros = gptq.scalesAndZeros();
+                if (ctx.cuda() == null) {
+                    int4 = QuantOps.get().int4Pack(gptq.q());
+                    int4ScalesZeros = gptq.scalesAndZeros();
+                } else {
+                    int4 = CudaInt4.pack(gptq.q(), ctx.cuda());
+                    int4ScalesZeros = CudaInt4.scalesAndZeros(gptq, ctx.cuda());
+                }
                 int4Group = gptq.groupSize();
             } else {
                 int4 = null;
@@ -206,7 +222,8 @@ public final class Linear implements AutoCloseable {
             }
             case INT8_FBGEMM -> QuantOps.get().int8Linear(x, int8); // bias packed with the weight
             case INT8_WEIGHT_ONLY -> withBias(QuantOps.get().int8WeightOnlyLinear(x, int8wo));
-            case INT4_PACKED -> withBias(QuantOps.get().int4Linear(x, int4, int4Group, int4ScalesZeros));
+            case INT4_PACKED -> withBias(x.is_cuda() ? CudaInt4.linear(x, int4, int4Group, int4ScalesZeros)
+                    : QuantOps.get().int4Linear(x, int4, int4Group, int4ScalesZeros));
         };
     }
 

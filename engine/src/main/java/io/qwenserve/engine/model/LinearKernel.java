@@ -25,10 +25,11 @@ public enum LinearKernel {
      */
     INT8_WEIGHT_ONLY(false, true),
     /**
-     * libtorch's int4 groupwise CPU kernel ({@code _weight_int4pack_mm_for_cpu}) on GPTQ weights repacked at load; bf16
-     * activations. Only for GPTQ checkpoints with {@code desc_act} false.
+     * libtorch's int4 groupwise kernel on GPTQ weights repacked at load; bf16 activations. CPU:
+     * {@code _weight_int4pack_mm_for_cpu}; CUDA: {@code _weight_int4pack_mm} ({@link CudaInt4}). Only for GPTQ
+     * checkpoints with {@code desc_act} false.
      */
-    INT4_PACKED(false, true);
+    INT4_PACKED(false, false);
 
     private final boolean floatWeights;
     private final boolean cpuOnly;

@@ -98,7 +98,8 @@ public final class ModelLoader {
             msg += String.format("; %d dequantized to %s (%s)", total - int4, precision.cliName(),
                     !policy.kernels().contains(LinearKernel.INT4_PACKED) ? "kernel policy " + policy
                             : gptq.descAct() ? "desc_act: act-order g_idx fits no int4 kernel"
-                            : "shape or group size fits no int4 kernel, or not on the CPU");
+                            : "shape, group size or dtype fits no int4 kernel, or on CUDA the int4 kernel did not pass its probe:"
+                            + " see the CudaInt4 line");
         }
         java.util.logging.Logger.getLogger(ModelLoader.class.getName()).info(msg);
     }
@@ -198,7 +199,16 @@ public final class ModelLoader {
                 fused = fused.selectOutputs(order);
                 order = null;
             }
-            if (fused == null || !device.is_cpu()) { // act-order parts, or CUDA: dequantize to the compute dtype
+            if (fused != null && !device.is_cpu()) { // CUDA: the int4 kernel where it fits and runs
+                String unfit = !policy.kernels().contains(LinearKernel.INT4_PACKED) ? "kernel policy " + policy
+                        : CudaInt4.unfit(fused, device);
+                if (unfit == null) {
+                    return Linear.ofGptqCuda(prefixes[0], fused, b, precision.scalarType(), device);
+                }
+                java.util.logging.Logger.getLogger(ModelLoader.class.getName()).fine(() -> prefixes[0]
+                        + ": GPTQ dequantized to " + precision.cliName() + " on " + device.str().getString() + " (" + unfit + ")");
+            }
+            if (fused == null || !device.is_cpu()) { // act-order parts, or CUDA where the int4 kernel does not fit
                 Tensor w = reorder(fused != null ? dequantizeTo(fused)
                         : cat(0, parts.stream().map(this::dequantizeTo).toArray(Tensor[]::new)), order);
                 if (fused == null) {

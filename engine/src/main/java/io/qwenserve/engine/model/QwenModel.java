@@ -27,7 +27,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * projection, so each layer runs four matrix products. The q and k rows of the projection are stored in the rotary
  * embedding's within-head order ({@link RotaryEmbedding#headPermutation}), which makes RoPE one complex product.
  *
- * <p>A step is few libtorch calls: its indices and masks reach the device as two buffers ({@link StepInputs}), the
+ * <p>A step is few libtorch calls: its indices and masks reach the device in one buffer ({@link StepInputs}), the
  * residual stream is updated in place, RoPE rotates q and k in place inside the projection output, whose k and v
  * columns then go to the cache in one row copy, and attention reads each layer's pool with one gather
  * ({@link PagedAttention}).
@@ -142,9 +142,39 @@ public final class QwenModel implements AutoCloseable {
      * up to {@value #BUFFERED_LOGIT_ROWS} rows share one buffer).
      */
     public Tensor forward(ForwardBatch batch, PagedKvCache cache) {
-        try (InferenceMode ignored = new InferenceMode(); PointerScope step = new PointerScope()) {
-            StepInputs in = new StepInputs(batch, rope, cache.blockSize(), device);
-            LoraStep lora = batch.loraStep(); // null unless a sequence has a LoRA adapter
+        try (PointerScope step = new PointerScope()) {
+            StepBuffer buf = new StepBuffer();
+            Step s = prepare(batch, cache, buf);
+            buf.upload(device);
+            Tensor logits = forward(s, buf, cache);
+            logits.retainReference(); // survives the step's scope; the caller closes it
+            return logits;
+        }
+    }
+
+    /** A step packed into a {@link StepBuffer}, ready to run once the buffer is on the device. */
+    public static final class Step {
+        private final StepInputs.Packed packed;
+
+        private Step(StepInputs.Packed packed) {
+            this.packed = packed;
+        }
+    }
+
+    /** Host side of a step: packs its inputs into {@code buf}, which the caller uploads to {@link #device()}. */
+    public Step prepare(ForwardBatch batch, PagedKvCache cache, StepBuffer buf) {
+        return new Step(StepInputs.pack(batch, rope, cache.blockSize(), buf));
+    }
+
+    /**
+     * Runs a prepared step whose buffer is on the device; the logits [R, V] float32 belong to the caller's
+     * {@code PointerScope} (or to the caller, to close) and are valid until the next step (see {@link #forward(ForwardBatch,
+     * PagedKvCache)}).
+     */
+    public Tensor forward(Step step, StepBuffer buf, PagedKvCache cache) {
+        try (InferenceMode ignored = new InferenceMode()) {
+            StepInputs in = new StepInputs(step.packed, buf, rope, device);
+            LoraStep lora = step.packed.batch().loraStep(); // null unless a sequence has a LoRA adapter
             Tensor x = torch.index_select(embedding, 0, in.tokens); // [T, d]: the residual stream
             for (int i = 0; i < layers.length; i++) {
                 try (PointerScope scope = new PointerScope()) {
@@ -152,9 +182,7 @@ public final class QwenModel implements AutoCloseable {
                 }
             }
             Tensor rows = in.logitRows == null ? x : torch.index_select(x, 0, in.logitRows);
-            Tensor logits = toFloat(lmHead.apply(rmsNorm(rows, finalNorm)));
-            logits.retainReference(); // survives the step's scope; the caller closes it
-            return logits;
+            return toFloat(lmHead.apply(rmsNorm(rows, finalNorm)));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.qwenserve.engine.model;
 
+import io.qwenserve.engine.cuda.Cuda;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
@@ -12,7 +13,10 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
-/** Small helpers between Java arrays and libtorch tensors. Callers own (and close) what they get. */
+/**
+ * Small helpers between Java arrays and libtorch tensors. Callers own (and close) what they get. Each copy between
+ * Java and a tensor is counted ({@link Transfers}).
+ */
 public final class Torch {
     private Torch() {}
 
@@ -24,8 +28,8 @@ public final class Torch {
         }
         if (s.equals("cuda") || s.startsWith("cuda:")) {
             if (!torch.cuda_is_available()) {
-                throw new IllegalArgumentException("device '" + spec + "' requested but CUDA is not available "
-                        + "(build with -Pcuda -Dcuda and run on a machine with an NVIDIA GPU)");
+                throw new IllegalArgumentException("device '" + spec + "' requested but CUDA is not available: "
+                        + Cuda.whyUnavailable());
             }
             int index = s.equals("cuda") ? 0 : Integer.parseInt(s.substring(5));
             if (index < 0 || index >= torch.cuda_device_count()) {
@@ -62,6 +66,7 @@ public final class Torch {
     }
 
     private static Tensor onDevice(Tensor cpu, Device device) {
+        Transfers.countToDevice();
         if (device.is_cpu()) {
             return cpu;
         }
@@ -72,6 +77,7 @@ public final class Torch {
 
     /** Copies a tensor of any float type and device into a new float array (row-major). */
     public static float[] toFloats(Tensor t) {
+        Transfers.countToHost();
         try (Tensor c = t.to(new Device(torch.DeviceType.CPU), ScalarType.Float).contiguous()) {
             float[] out = new float[(int) c.numel()];
             new FloatPointer(c.data_ptr()).get(out);
@@ -81,6 +87,7 @@ public final class Torch {
 
     /** Copies an integer tensor into a new int array. */
     public static int[] toInts(Tensor t) {
+        Transfers.countToHost();
         try (Tensor c = t.to(new Device(torch.DeviceType.CPU), ScalarType.Int).contiguous()) {
             int[] out = new int[(int) c.numel()];
             new IntPointer(c.data_ptr()).get(out);
@@ -89,6 +96,7 @@ public final class Torch {
     }
 
     public static long[] toLongs(Tensor t) {
+        Transfers.countToHost();
         try (Tensor c = t.to(new Device(torch.DeviceType.CPU), ScalarType.Long).contiguous()) {
             long[] out = new long[(int) c.numel()];
             new LongPointer(c.data_ptr()).get(out);

@@ -1,6 +1,10 @@
 package io.qwenserve.engine.model;
 
+import io.qwenserve.engine.cuda.Cuda;
+import io.qwenserve.engine.cuda.CudaDiagnosis;
+import io.qwenserve.engine.cuda.NativeLoadError;
 import java.util.logging.Logger;
+import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.presets.openblas_nolapack;
 import org.bytedeco.pytorch.global.torch;
@@ -83,6 +87,12 @@ public final class TorchRuntime {
         synchronized (TorchRuntime.class) {
             if (initialised) {
                 return;
+            }
+            try {
+                Loader.load(torch.class);
+            } catch (UnsatisfiedLinkError e) { // the CUDA build on a machine without the CUDA libraries it links
+                throw new IllegalStateException(Cuda.cudaBuild() ? CudaDiagnosis.libtorchDidNotLoad(e)
+                        : "libtorch could not be loaded: " + NativeLoadError.linkerMessage(e), e);
             }
             try {
                 openblas_nolapack.blas_set_num_threads(1);

@@ -88,8 +88,10 @@ public final class Engine implements AutoCloseable {
         this.listener = listener;
         int modelLen = model.config().maxPositionEmbeddings();
         this.maxModelLen = config.maxModelLen() > 0 ? Math.min(config.maxModelLen(), modelLen) : modelLen;
-        int blocks = KvCacheSizing.blocks(model.config(), model.model().precision(), config.blockSize(), config.kvCacheTokens(),
-                config.kvCacheBytes(), config.maxBatch(), maxModelLen, KvCacheSizing::availableMemory);
+        KvCacheSizing.Plan kvPlan = KvCacheSizing.forDevice(model.config(), model.model().precision(), model.model().device(),
+                config.blockSize(), config.kvCacheTokens(), config.kvCacheBytes(), config.maxBatch(), config.maxBatchTokens(),
+                maxModelLen, config.gpuMemoryUtilization());
+        int blocks = kvPlan.blocks();
         this.cache = new PagedKvCache(model.config(), blocks, config.blockSize(), model.model().precision(), model.model().device());
         this.kv = new KvCacheManager(blocks, config.blockSize(), config.prefixCaching());
         this.intake = new Intake(config.queueSize());
@@ -105,8 +107,9 @@ public final class Engine implements AutoCloseable {
         this.loop = new Thread(this::run, "qwen-engine-loop");
         this.loop.setDaemon(true);
         this.loop.start();
-        LOG.info(() -> String.format("engine: %d KV blocks of %d tokens (%.1f MiB), max batch %d seqs / %d tokens, max model len %d",
-                blocks, config.blockSize(), cache.bytes() / 1048576.0, config.maxBatch(), config.maxBatchTokens(), maxModelLen));
+        LOG.info(() -> String.format("engine: %d KV blocks of %d tokens = %d tokens fit (%.1f MiB; %s), max batch %d seqs / %d "
+                + "tokens, max model len %d", blocks, config.blockSize(), kvPlan.tokens(), cache.bytes() / 1048576.0, kvPlan.rule(),
+                config.maxBatch(), config.maxBatchTokens(), maxModelLen));
     }
 
     public EngineConfig config() {

@@ -21,11 +21,13 @@ package io.qwenserve.engine.sched;
  *                        marked failed
  * @param sampling        defaults for sampling fields a request leaves unset (before the model's own)
  * @param prefixCaching   reuse the K/V of full blocks of a prompt prefix computed before (automatic prefix caching)
+ * @param gpuMemoryUtilization on CUDA without a KV budget: the fraction of the device's memory that the weights, a
+ *                        step's activations and the KV cache may use together (vLLM's {@code gpu_memory_utilization})
  */
 public record EngineConfig(int maxBatch, int maxBatchTokens, int queueSize, int blockSize, long kvCacheBytes,
                            int kvCacheTokens, int maxModelLen, int streamBuffer, int maxPromptTokens, int maxNewTokens,
                            int maxStopStrings, int maxStopLength, int maxStepFailures, SamplingDefaults sampling,
-                           boolean prefixCaching) {
+                           boolean prefixCaching, double gpuMemoryUtilization) {
 
     /**
      * Server-wide defaults for unset request fields; a null here falls back to the model's generation_config.json.
@@ -42,13 +44,16 @@ public record EngineConfig(int maxBatch, int maxBatchTokens, int queueSize, int 
                 || maxNewTokens < 1 || maxStopStrings < 0 || maxStopLength < 1 || maxStepFailures < 1 || sampling == null) {
             throw new IllegalArgumentException("invalid engine config " + this);
         }
+        if (!(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1)) {
+            throw new IllegalArgumentException("gpu memory utilization must be in (0, 1], got " + gpuMemoryUtilization);
+        }
         if (maxBatchTokens < maxBatch) {
             throw new IllegalArgumentException("max batch tokens (" + maxBatchTokens + ") must be >= max batch (" + maxBatch + ")");
         }
     }
 
     public static EngineConfig defaults() {
-        return new EngineConfig(64, 512, 1024, 16, 0, 0, 0, 64, 0, 4096, 16, 256, 3, SamplingDefaults.MODEL, true);
+        return new EngineConfig(64, 512, 1024, 16, 0, 0, 0, 64, 0, 4096, 16, 256, 3, SamplingDefaults.MODEL, true, 0.90);
     }
 
     public Builder toBuilder() {
@@ -101,6 +106,7 @@ public record EngineConfig(int maxBatch, int maxBatchTokens, int queueSize, int 
         private int maxStepFailures;
         private SamplingDefaults sampling;
         private boolean prefixCaching;
+        private double gpuMemoryUtilization;
 
         private Builder(EngineConfig c) {
             maxBatch = c.maxBatch;
@@ -118,6 +124,7 @@ public record EngineConfig(int maxBatch, int maxBatchTokens, int queueSize, int 
             maxStepFailures = c.maxStepFailures;
             sampling = c.sampling;
             prefixCaching = c.prefixCaching;
+            gpuMemoryUtilization = c.gpuMemoryUtilization;
         }
 
         public Builder maxBatch(int v) { maxBatch = v; return this; }
@@ -135,11 +142,12 @@ public record EngineConfig(int maxBatch, int maxBatchTokens, int queueSize, int 
         public Builder maxStepFailures(int v) { maxStepFailures = v; return this; }
         public Builder sampling(SamplingDefaults v) { sampling = v; return this; }
         public Builder prefixCaching(boolean v) { prefixCaching = v; return this; }
+        public Builder gpuMemoryUtilization(double v) { gpuMemoryUtilization = v; return this; }
 
         public EngineConfig build() {
             return new EngineConfig(maxBatch, maxBatchTokens, queueSize, blockSize, kvCacheBytes, kvCacheTokens, maxModelLen,
                     streamBuffer, maxPromptTokens, maxNewTokens, maxStopStrings, maxStopLength, maxStepFailures, sampling,
-                    prefixCaching);
+                    prefixCaching, gpuMemoryUtilization);
         }
     }
 }

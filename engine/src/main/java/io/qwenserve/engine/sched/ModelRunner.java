@@ -5,6 +5,7 @@ import io.qwenserve.engine.lora.LoraAdapters;
 import io.qwenserve.engine.lora.LoraWeights;
 import io.qwenserve.engine.model.ForwardBatch;
 import io.qwenserve.engine.model.QwenModel;
+import io.qwenserve.engine.model.StepBuffer;
 import io.qwenserve.engine.sample.SampleResult;
 import io.qwenserve.engine.sample.Sampler;
 import io.qwenserve.engine.sample.SamplingRow;
@@ -14,6 +15,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -75,11 +77,17 @@ final class ModelRunner {
                 sampledAt.add(i);
             }
         }
-        try (Tensor logits = model.forward(new ForwardBatch(tokens, slices, loras), cache)) {
+        // the step's inputs, the forward pass's and the sampler's, go to the device in one copy; the ids come back in one
+        try (PointerScope step = new PointerScope()) {
+            StepBuffer buf = new StepBuffer();
+            QwenModel.Step forward = model.prepare(new ForwardBatch(tokens, slices, loras), cache, buf);
+            Sampler.Prepared sampling = rows.isEmpty() ? null : sampler.prepare(rows, model.config().vocabSize(), buf);
+            buf.upload(model.device());
+            Tensor logits = model.forward(forward, buf, cache);
             if (rows.isEmpty()) {
                 return ModelRunnerOutput.NONE;
             }
-            SampleResult[] sampled = sampler.sample(logits, rows);
+            SampleResult[] sampled = sampler.sample(logits, rows, sampling, buf);
             if (!anyAdapter) {
                 return new ModelRunnerOutput(Arrays.asList(sampled));
             }

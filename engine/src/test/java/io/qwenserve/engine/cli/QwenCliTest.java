@@ -1,6 +1,7 @@
 package io.qwenserve.engine.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -176,6 +177,30 @@ class QwenCliTest {
         assertTrue(r.out().contains("threads: " + Runtime.getRuntime().availableProcessors() + "\n"), r.out());
         assertTrue(r.out().contains("mkldnn: "), r.out());
         assertTrue(r.out().contains("cpu: ok"), r.out());
+    }
+
+    @Test
+    void infoSaysWhatCudaLacks() {
+        assumeFalse(io.qwenserve.engine.cuda.Cuda.cudaBuild(), "this test runs in the CPU build");
+        Run r = run("", "info");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("cuda: false\ncuda_build: cpu\ncuda_missing: this is the CPU build of libtorch"), r.out());
+        Run cuda = run("", "info", "--device", "cuda");
+        assertEquals(1, cuda.exit(), cuda.out());
+        assertTrue(cuda.err().contains("device 'cuda' requested but CUDA is not available: this is the CPU build"), cuda.err());
+        assertFalse(cuda.out().contains("cpu: ok"), "only the device asked for is checked");
+    }
+
+    @Test
+    void nativesAreUnpackedWhereJavaCppLooksForThem() {
+        assumeFalse(io.qwenserve.engine.cuda.Cuda.cudaBuild(), "this test runs in the CPU build");
+        Run r = run("", "natives");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().startsWith("natives: cpu\ncache: "), r.out());
+        Path torch = r.out().lines().filter(l -> l.startsWith("unpacked: ") && l.endsWith("/org/bytedeco/pytorch/linux-x86_64"))
+                .map(l -> Path.of(l.substring("unpacked: ".length()))).findFirst().orElseThrow(() -> new AssertionError(r.out()));
+        assertTrue(Files.isRegularFile(torch.resolve("libtorch_cpu.so")), torch.toString());
+        assertEquals(3, r.out().lines().filter(l -> l.startsWith("unpacked: ")).count(), "javacpp, openblas, pytorch: " + r.out());
     }
 
     @Test

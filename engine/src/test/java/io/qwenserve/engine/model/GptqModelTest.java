@@ -2,12 +2,15 @@ package io.qwenserve.engine.model;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.qwenserve.engine.TestDevice;
 import io.qwenserve.engine.TestModels;
 import io.qwenserve.engine.bench.QuantAccuracy;
 import io.qwenserve.engine.checkpoint.DType;
 import io.qwenserve.engine.checkpoint.RandomCheckpoint;
 import io.qwenserve.engine.config.Architecture;
 import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -20,6 +23,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * top-1 agreement ≥ 0.9 and the 8 greedy ids of each prompt equal. Act-order checkpoints are dequantized at load and
  * must equal the reference to 1e-3.
  */
+@Tag(TestDevice.TAG)
 class GptqModelTest {
 
     static Path gptq(Architecture arch, boolean descAct) {
@@ -27,13 +31,19 @@ class GptqModelTest {
         return TestModels.get("gptq-" + arch.modelType() + (descAct ? "-actorder" : ""), spec, new RandomCheckpoint.Gptq(32, descAct));
     }
 
-    static final ModelOptions DEQUANTIZED_FP32 = ModelOptions.of(Precision.F32).withKernel(LinearKernel.PLAIN);
+    static final ModelOptions DEQUANTIZED_FP32 = ModelOptions.of(Precision.F32).withDevice(TestDevice.name())
+            .withKernel(LinearKernel.PLAIN);
+
+    @BeforeEach
+    void onTheDeviceUnderTest() {
+        TestDevice.assumeAvailable();
+    }
 
     @ParameterizedTest
     @EnumSource(Architecture.class)
     void int4KernelMatchesTheDequantizedModel(Architecture arch) {
         Path dir = gptq(arch, false);
-        ModelOptions int4 = ModelOptions.of(Precision.F32);
+        ModelOptions int4 = TestDevice.options(Precision.F32);
         try (QwenModel m = ModelLoader.load(dir, int4)) {
             assertEquals(LinearKernel.INT4_PACKED, m.kernel());
             assertEquals("gptq-int4", m.weightFormat());
@@ -72,10 +82,10 @@ class GptqModelTest {
     @EnumSource(value = Architecture.class, names = {"QWEN", "QWEN2"})
     void actOrderCheckpointsAreDequantizedAtLoad(Architecture arch) {
         Path dir = gptq(arch, true);
-        try (QwenModel m = ModelLoader.load(dir, ModelOptions.of(Precision.F32))) {
+        try (QwenModel m = ModelLoader.load(dir, TestDevice.options(Precision.F32))) {
             assertNotEquals(LinearKernel.INT4_PACKED, m.kernel(), "act-order g_idx cannot run the int4 kernel");
         }
-        QuantAccuracy.Result r = QuantAccuracy.compare(dir, DEQUANTIZED_FP32, ModelOptions.of(Precision.F32), 1, 16, 4, 5);
+        QuantAccuracy.Result r = QuantAccuracy.compare(dir, DEQUANTIZED_FP32, TestDevice.options(Precision.F32), 1, 16, 4, 5);
         assertTrue(r.maxAbsDelta() <= 1e-3, arch + ": " + r);
     }
 }

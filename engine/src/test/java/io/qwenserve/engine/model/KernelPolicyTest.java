@@ -36,7 +36,10 @@ class KernelPolicyTest {
 
     @Test
     void defaults() {
-        assertEquals(KernelPolicy.single(LinearKernel.PLAIN), KernelPolicy.defaultFor(false, Precision.BF16, Quantization.NONE, true));
+        assertEquals(KernelPolicy.single(LinearKernel.PLAIN), KernelPolicy.defaultFor(false, Precision.BF16, Quantization.NONE, false));
+        // CUDA, GPTQ: the CUDA int4 kernel (CudaInt4), which CUDA accepts
+        assertEquals(KernelPolicy.single(LinearKernel.INT4_PACKED), KernelPolicy.defaultFor(false, Precision.BF16, Quantization.NONE, true));
+        KernelPolicy.single(LinearKernel.INT4_PACKED).checkDevice(false);
         // int8: measured at load between fbgemm's dynamic int8 and weight-only int8
         KernelPolicy int8 = KernelPolicy.defaultFor(true, Precision.BF16, Quantization.INT8, false);
         assertTrue(int8.isMeasured());

@@ -2,6 +2,7 @@ package io.qwenserve.engine.model;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.qwenserve.engine.TestDevice;
 import io.qwenserve.engine.TestModels;
 import io.qwenserve.engine.checkpoint.DType;
 import io.qwenserve.engine.checkpoint.RandomCheckpoint;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -23,6 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The libtorch model against the independent float64 reference, at every prompt position. Tolerance: max |Δlogit|
  * ≤ 1e-4 in fp32 (the logits themselves are O(10)).
  */
+@Tag(TestDevice.TAG)
 class ModelVsReferenceTest {
     static final double FP32_TOLERANCE = 1e-4;
 
@@ -54,7 +57,7 @@ class ModelVsReferenceTest {
         ReferenceQwen ref = ReferenceQwen.load(dir);
         int[] prompt = ids(name.hashCode(), 40);
         double[][] expected = ref.logits(prompt);
-        try (QwenModel m = ModelLoader.load(dir, ModelOptions.of(Precision.F32));
+        try (QwenModel m = ModelLoader.load(dir, TestDevice.options(Precision.F32));
              PromptLogits g = new PromptLogits(m, 64)) {
             float[][] got = g.logits(prompt, true);
             assertEquals(prompt.length, got.length);
@@ -74,7 +77,7 @@ class ModelVsReferenceTest {
         Path dir = TestModels.tiny(arch);
         int[] prompt = ids(5, 24);
         double[][] expected = ReferenceQwen.load(dir).logits(prompt);
-        try (QwenModel m = ModelLoader.load(dir, ModelOptions.of(Precision.BF16));
+        try (QwenModel m = ModelLoader.load(dir, TestDevice.options(Precision.BF16));
              PromptLogits g = new PromptLogits(m, 64)) {
             float[][] got = g.logits(prompt, true);
             int agree = 0;
@@ -96,7 +99,7 @@ class ModelVsReferenceTest {
         Path dir = TestModels.tiny(arch);
         int[] seq = ids(9, 37);
         int prefill = 11;
-        try (QwenModel m = ModelLoader.load(dir, ModelOptions.of(Precision.F32));
+        try (QwenModel m = ModelLoader.load(dir, TestDevice.options(Precision.F32));
              PagedKvCache cache = new PagedKvCache(m.config(), 8, 8, Precision.F32, m.device());
              PagedKvCache fresh = new PagedKvCache(m.config(), 8, 8, Precision.F32, m.device())) {
             int[] blocks = {5, 2, 7, 0, 3};

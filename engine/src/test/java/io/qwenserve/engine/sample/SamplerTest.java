@@ -2,6 +2,7 @@ package io.qwenserve.engine.sample;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.qwenserve.engine.TestDevice;
 import io.qwenserve.engine.model.Torch;
 import io.qwenserve.engine.model.TorchRuntime;
 import java.util.ArrayList;
@@ -13,6 +14,7 @@ import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,15 +22,17 @@ import org.junit.jupiter.api.Test;
  * back from the logits it modifies in place), log probabilities, and the distributions of temperature, top-k and
  * top-p sampling checked by chi-square over many draws (fixed seeds: the test is deterministic).
  */
+@Tag(TestDevice.TAG)
 class SamplerTest {
     private static final int V = 10;
     private static final int VALID = 8;
     private static final float[] LOGITS = {1.0f, 2.5f, 0.3f, -1.0f, 2.0f, 0.0f, 1.7f, -0.5f, 9f, 9f}; // 8, 9: padding
-    private static final Device CPU = new Device(torch.DeviceType.CPU);
+    private static Device device;
 
     @BeforeAll
     static void init() {
         TorchRuntime.init();
+        device = TestDevice.device();
     }
 
     private static Tensor batch(float[] row, int rows) {
@@ -36,7 +40,7 @@ class SamplerTest {
         for (int r = 0; r < rows; r++) {
             System.arraycopy(row, 0, all, r * row.length, row.length);
         }
-        return Torch.floats(all, CPU, rows, row.length);
+        return Torch.floats(all, device, rows, row.length);
     }
 
     private static SamplingParams params(double temperature, double topP, int topK) {

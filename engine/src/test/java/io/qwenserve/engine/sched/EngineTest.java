@@ -3,6 +3,7 @@ package io.qwenserve.engine.sched;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.qwenserve.engine.LoadedModel;
+import io.qwenserve.engine.TestDevice;
 import io.qwenserve.engine.TestModels;
 import io.qwenserve.engine.api.EngineRejectedException;
 import io.qwenserve.engine.api.FinishReason;
@@ -26,18 +27,20 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** The engine batching against the same engine serving one request at a time, on tiny fp32 models of all three architectures. */
+@Tag(TestDevice.TAG)
 class EngineTest {
     private static final Map<Architecture, LoadedModel> MODELS = new EnumMap<>(Architecture.class);
 
     @BeforeAll
     static void load() {
         for (Architecture a : Architecture.values()) {
-            MODELS.put(a, LoadedModel.load(TestModels.tiny(a), ModelOptions.of(Precision.F32)));
+            MODELS.put(a, LoadedModel.load(TestModels.tiny(a), TestDevice.options(Precision.F32)));
         }
     }
 

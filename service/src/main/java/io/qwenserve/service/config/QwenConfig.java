@@ -143,6 +143,12 @@ public interface QwenConfig {
         /** Automatic prefix caching: full KV blocks of a prompt prefix computed before are reused. */
         Optional<Boolean> prefixCaching();
 
+        /**
+         * CUDA, without a KV budget: the fraction of the device's memory the weights, a step's activations and the KV
+         * cache may use together (default 0.90); the KV cache gets the rest of it.
+         */
+        OptionalDouble gpuMemoryUtilization();
+
         /** libtorch intra-op threads (unset or 0: every processor the process may run on). */
         OptionalInt threads();
     }

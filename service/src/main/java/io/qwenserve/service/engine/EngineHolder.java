@@ -126,6 +126,7 @@ public class EngineHolder {
         e.maxStopLength().ifPresent(b::maxStopLength);
         e.maxStepFailures().ifPresent(b::maxStepFailures);
         e.prefixCaching().ifPresent(b::prefixCaching);
+        e.gpuMemoryUtilization().ifPresent(b::gpuMemoryUtilization);
         QwenConfig.Sampling s = config.sampling();
         return b.sampling(new EngineConfig.SamplingDefaults(
                 boxed(s.temperature()), boxed(s.topP()), s.topK().isPresent() ? s.topK().getAsInt() : null,
