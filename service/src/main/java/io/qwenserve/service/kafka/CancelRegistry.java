@@ -2,7 +2,9 @@ package io.qwenserve.service.kafka;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.HashMap;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -21,6 +23,7 @@ final class CancelRegistry {
             return size() > MAX_REMEMBERED || eldest.getValue() < System.currentTimeMillis() - MEMORY_MS;
         }
     };
+    private final Map<String, CompletableFuture<Void>> awaited = new HashMap<>(); // guarded by cancelledAt
 
     /** Tracks a started request; cancels it at once when its id was cancelled recently. */
     void register(InFlightRequest r) {
@@ -39,8 +42,13 @@ final class CancelRegistry {
 
     /** Cancels every running request with this id on this replica, and remembers the id. */
     void cancel(String requestId) {
+        CompletableFuture<Void> waiter;
         synchronized (cancelledAt) {
             cancelledAt.put(requestId, System.currentTimeMillis());
+            waiter = awaited.remove(requestId);
+        }
+        if (waiter != null) {
+            waiter.complete(null);
         }
         Set<InFlightRequest> rs = running.get(requestId);
         if (rs != null) {
@@ -52,6 +60,14 @@ final class CancelRegistry {
         synchronized (cancelledAt) {
             Long t = cancelledAt.get(requestId);
             return t != null && t >= System.currentTimeMillis() - MEMORY_MS;
+        }
+    }
+
+    /** Completes when a cancellation of {@code requestId} has been read (at once when one was read recently). */
+    CompletableFuture<Void> whenCancelled(String requestId) {
+        synchronized (cancelledAt) {
+            return cancelled(requestId) ? CompletableFuture.completedFuture(null)
+                    : awaited.computeIfAbsent(requestId, k -> new CompletableFuture<>());
         }
     }
 }

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -91,6 +92,7 @@ public class KafkaBridge {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final String replica = replicaId();
     private volatile State state = State.DISABLED;
+    private final CompletableFuture<Void> running = new CompletableFuture<>();
     private Admin admin;
     private ReplySender sender;
     private ExecutorService replyThread;
@@ -154,6 +156,7 @@ public class KafkaBridge {
             cancelThread = daemon(cancels, "qwen-kafka-cancel");
             watchThread = daemon(watch, "qwen-kafka-watch");
             state = State.RUNNING;
+            running.complete(null);
             LOG.infof("Kafka: serving %s as %s in group %s (replies to %s, cancel via %s, dead letters to %s; at most %d in flight; "
                     + "priorities %s)", k.requestTopic(), replica, k.groupId(), replyTopics, k.cancelTopic(), k.deadLetterTopic(),
                     k.maxInFlight(), k.priorityRange().map(r -> "in " + r).orElse("not chosen by requests (qwen.kafka.priority-range)"));
@@ -237,10 +240,14 @@ public class KafkaBridge {
     }
 
     /** Kafka connectivity, from cached state (never waits on the broker). */
-    /** Whether the control topic's cancellation of {@code requestId} has been read (recently) on this replica. */
-    boolean cancelRead(String requestId) {
-        CancelRegistry c = cancelled;
-        return c != null && c.cancelled(requestId);
+    /** Completes once the bridge serves its topics (never when Kafka is disabled or the engine failed to start). */
+    public CompletableFuture<Void> whenRunning() {
+        return running;
+    }
+
+    /** Completes when this replica has read a cancellation of {@code requestId} from the control topic. */
+    CompletableFuture<Void> whenCancelRead(String requestId) {
+        return whenRunning().thenCompose(ignored -> cancelled.whenCancelled(requestId));
     }
 
     public Health health() {

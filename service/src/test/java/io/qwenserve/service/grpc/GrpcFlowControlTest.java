@@ -9,7 +9,6 @@ import io.grpc.stub.ClientResponseObserver;
 import io.qwenserve.proto.v1.ChatRequest;
 import io.qwenserve.proto.v1.GenerateResponse;
 import io.qwenserve.proto.v1.InferenceServiceGrpc;
-import io.qwenserve.service.Await;
 import io.qwenserve.service.GrpcTestClient;
 import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.test.junit.QuarkusTest;
@@ -108,8 +107,7 @@ class GrpcFlowControlTest {
             slow.first.get(60, TimeUnit.SECONDS);
             double besideSlow = shortStreamSpeed(client, "short-beside-slow");
             assertFalse(slow.done.isDone(), "the short stream finished while the slow reader was still reading");
-            Await.until(Duration.ofSeconds(120), "the engine finished the slow reader's request",
-                    () -> holder.engine().stats().running() == 0);
+            holder.engine().awaitStats(st -> st.running() == 0, Duration.ofSeconds(120)); // the slow reader's request ended
             int readSlowly = slow.count();
             pace.shutdownNow();
             slow.call.request(Integer.MAX_VALUE);

@@ -72,7 +72,7 @@ class KafkaBridgeTest {
     @BeforeEach
     void ready() throws Exception {
         holder.whenReady().get(120, TimeUnit.SECONDS);
-        Await.until(Duration.ofSeconds(60), "the Kafka bridge running", () -> bridge.health().state() == KafkaBridge.State.RUNNING);
+        bridge.whenRunning().get(60, TimeUnit.SECONDS);
         if (client == null) {
             bootstrap = KafkaTestBroker.bootstrap();
             client = new KafkaChatClient(bootstrap);
@@ -224,7 +224,7 @@ class KafkaBridgeTest {
 
         String early = "cancel-early-" + UUID.randomUUID();
         client.cancel(early);
-        Await.until(Duration.ofSeconds(30), "the cancellation read from the control topic", () -> bridge.cancelRead(early));
+        bridge.whenCancelRead(early).get(30, TimeUnit.SECONDS); // read on the control topic's own thread
         List<GenerateResponse> er = client.chat(chat(early, "never mind", 4000)).collect(WAIT);
         assertEquals(FinishReason.FINISH_REASON_CANCELLED, er.get(er.size() - 1).getFinal().getFinishReason());
     }

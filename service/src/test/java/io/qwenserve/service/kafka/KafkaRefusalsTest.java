@@ -6,7 +6,6 @@ import io.qwenserve.client.KafkaChatClient;
 import io.qwenserve.client.ReplyStream;
 import io.qwenserve.proto.kafka.KafkaHeaders;
 import io.qwenserve.proto.v1.GenerateResponse;
-import io.qwenserve.service.Await;
 import io.qwenserve.service.KafkaTestBroker;
 import io.qwenserve.service.engine.EngineHolder;
 import io.quarkus.test.junit.QuarkusTest;
@@ -45,7 +44,7 @@ class KafkaRefusalsTest {
     @BeforeEach
     void ready() throws Exception {
         holder.whenReady().get(120, TimeUnit.SECONDS);
-        Await.until(Duration.ofSeconds(60), "the Kafka bridge running", () -> bridge.health().state() == KafkaBridge.State.RUNNING);
+        bridge.whenRunning().get(60, TimeUnit.SECONDS);
         if (client == null) {
             client = new KafkaChatClient(KafkaTestBroker.bootstrap());
             raw = new RawKafka(KafkaTestBroker.bootstrap());

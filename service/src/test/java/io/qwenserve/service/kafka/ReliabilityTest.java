@@ -70,7 +70,7 @@ class ReliabilityTest {
     @BeforeEach
     void ready() throws Exception {
         holder.whenReady().get(120, TimeUnit.SECONDS);
-        Await.until(Duration.ofSeconds(60), "the Kafka bridge runs", () -> bridge.health().state() == KafkaBridge.State.RUNNING);
+        bridge.whenRunning().get(60, TimeUnit.SECONDS);
         if (client == null) {
             client = new KafkaChatClient(KafkaTestBroker.bootstrap(), new KafkaChatClient.Options(ReliabilityProfile.REQUESTS,
                     ReliabilityProfile.REPLIES, ReliabilityProfile.CANCEL, KafkaEncoding.JSON));
