@@ -1,5 +1,6 @@
 package io.qwenserve.engine.bench;
 
+import io.qwenserve.engine.api.FinishReason;
 import io.qwenserve.engine.api.GenerationEvent;
 import io.qwenserve.engine.api.GenerationRequest;
 import io.qwenserve.engine.api.GenerationStream;
@@ -15,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
 
 /**
  * Closed-loop load on an in-process engine: {@code concurrency} clients, each sending requests back to back (random
@@ -43,6 +45,12 @@ public final class ThroughputBench {
     /** The same with every prompt starting with {@code prefix} (a shared system prompt), then {@code promptLen} random ids. */
     public static Result run(Engine engine, int concurrency, int requestsPerClient, int[] prefix, int promptLen, int newTokens,
                              int vocab) throws Exception {
+        return run(engine, concurrency, requestsPerClient, prefix, promptLen, newTokens, vocab, client -> null);
+    }
+
+    /** The same with client c's requests naming the LoRA adapter {@code adapterOf(c)} (null: the model itself). */
+    public static Result run(Engine engine, int concurrency, int requestsPerClient, int[] prefix, int promptLen, int newTokens,
+                             int vocab, IntFunction<String> adapterOf) throws Exception {
         ExecutorService clients = Executors.newFixedThreadPool(concurrency);
         List<Double> ttft = Collections.synchronizedList(new ArrayList<>());
         List<Double> itl = Collections.synchronizedList(new ArrayList<>());
@@ -54,6 +62,7 @@ public final class ThroughputBench {
         List<Future<?>> futures = new ArrayList<>();
         for (int c = 0; c < concurrency; c++) {
             int client = c;
+            String adapter = adapterOf.apply(c);
             futures.add(clients.submit(() -> {
                 SplittableRandom r = new SplittableRandom(salt + client * 7919L + 1);
                 for (int i = 0; i < requestsPerClient; i++) {
@@ -61,7 +70,7 @@ public final class ThroughputBench {
                     System.arraycopy(r.ints(promptLen, 0, vocab).toArray(), 0, prompt, prefix.length, promptLen);
                     long t0 = System.nanoTime();
                     GenerationStream s = engine.submit(GenerationRequest.of("bench-" + ids.incrementAndGet(), new Prompt.Ids(prompt),
-                            SamplingOptions.greedy(newTokens).toBuilder().ignoreEos(true).build()));
+                            SamplingOptions.greedy(newTokens).toBuilder().ignoreEos(true).build()).withAdapter(adapter));
                     long last = 0;
                     for (GenerationEvent e; (e = s.take()) != null; ) {
                         long now = System.nanoTime();
@@ -77,7 +86,10 @@ public final class ThroughputBench {
                             }
                             last = now;
                             tokens[client] += ch.tokenIds().length;
-                        } else if (e instanceof GenerationEvent.Final) {
+                        } else if (e instanceof GenerationEvent.Final f) {
+                            if (f.reason() == FinishReason.ERROR) {
+                                throw new IllegalStateException("request failed: " + f.message());
+                            }
                             break;
                         }
                     }

@@ -80,12 +80,12 @@ final class LoraBenchCommand implements Callable<Integer> {
              Engine engine = new Engine(m, EngineConfig.defaults().withMaxBatch(concurrency).withQueueSize(Math.max(1024, 4 * concurrency)),
                      EngineListener.NONE, LoraAdapters.load(m.model(), m.info(0).name(), dirs, Math.max(1, adapters)))) {
             int vocab = Math.min(m.config().vocabSize(), 151643);
-            LoraBench.run(engine, names, Math.min(4, concurrency), 1, promptLen, 8, vocab, 1); // warm-up, adapters included
+            LoraBench.run(engine, names, Math.min(4, concurrency), 1, promptLen, 8, vocab); // warm-up, adapters included
             ArrayNode rs = out.putArray("rounds");
             List<Double> ratios = new ArrayList<>();
             for (int round = 0; round < rounds; round++) {
-                LoraBench.Round base = LoraBench.run(engine, List.of(), concurrency, requestsPerClient, promptLen, newTokens, vocab, 10 + round);
-                LoraBench.Round mixed = LoraBench.run(engine, names, concurrency, requestsPerClient, promptLen, newTokens, vocab, 10 + round);
+                LoraBench.Round base = LoraBench.run(engine, List.of(), concurrency, requestsPerClient, promptLen, newTokens, vocab);
+                LoraBench.Round mixed = LoraBench.run(engine, names, concurrency, requestsPerClient, promptLen, newTokens, vocab);
                 for (LoraBench.Round r : List.of(base, mixed)) {
                     rs.addObject().put("round", round + 1).put("kind", r.kind()).put("output_tokens", r.outputTokens())
                             .put("seconds", Math.round(r.seconds() * 1000) / 1000.0)
