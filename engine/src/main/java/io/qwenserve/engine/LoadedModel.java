@@ -41,7 +41,7 @@ public record LoadedModel(Path dir, QwenModel model, QwenTokenizer tokenizer, Ch
     /** What transports may know of this model, served with at most {@code maxModelLen} tokens per sequence. */
     public ModelInfo info(int maxModelLen) {
         return new ModelInfo(dir.getFileName().toString(), dir, config().architecture().hfClass(), model.precision().cliName(),
-                model.device().str().getString(), model.weightFormat(), model.kernelPolicy().toString(), maxModelLen,
+                model.devices().spec(), model.weightFormat(), model.kernelPolicy().toString(), maxModelLen,
                 config().vocabSize());
     }
 

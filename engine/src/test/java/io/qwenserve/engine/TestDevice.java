@@ -47,6 +47,20 @@ public final class TestDevice {
         Assumptions.assumeTrue(reason == null, () -> PROPERTY + "=" + name() + " cannot be used: " + reason);
     }
 
+    /**
+     * A list of {@code stages} devices of the kind under test, for a model split over them: {@code cpu,cpu,...} on
+     * the CPU; on CUDA the devices {@code cuda:0..} where there are that many, else the device under test repeated
+     * (which runs the split on one GPU). Skips when the device cannot be used.
+     */
+    public static String list(int stages) {
+        assumeAvailable();
+        if (name().startsWith("cuda") && org.bytedeco.pytorch.global.torch.cuda_device_count() >= stages) {
+            return java.util.stream.IntStream.range(0, stages).mapToObj(i -> "cuda:" + i)
+                    .collect(java.util.stream.Collectors.joining(","));
+        }
+        return String.join(",", java.util.Collections.nCopies(stages, name()));
+    }
+
     /** Options for a model on the device under test (skips when it cannot be used). */
     public static ModelOptions options(Precision precision) {
         assumeAvailable();

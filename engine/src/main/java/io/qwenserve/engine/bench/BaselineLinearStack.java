@@ -26,7 +26,7 @@ public final class BaselineLinearStack implements AutoCloseable {
             for (int i = 0; i < weights.length; i++) {
                 Linear l = linears.get(i);
                 try (Tensor r = torch.rand(new long[] {l.outFeatures(), l.inFeatures()},
-                        Torch.options(model.precision().scalarType(), model.device()))) {
+                        Torch.options(model.precision().scalarType(), model.deviceOfLinear(i)))) {
                     weights[i] = r.sub(new Scalar(0.5)).mul(new Scalar(0.06));
                 }
             }

@@ -31,14 +31,14 @@ public final class LinearStackBench {
 
     /**
      * Median time of {@code reps} passes (after two untimed ones) over {@code inFeatures.length} layers, layer i applied
-     * by {@code layer} to random activations of [batch, inFeatures[i]] in the model's dtype and device.
+     * by {@code layer} to random activations of [batch, inFeatures[i]] in the model's dtype on that linear's device.
      */
     static Result time(QwenModel model, int batch, int reps, long[] inFeatures, java.util.function.BiFunction<Integer, Tensor, Tensor> layer) {
         try (InferenceMode ignored = new InferenceMode(); PointerScope scope = new PointerScope()) {
             Tensor[] inputs = new Tensor[inFeatures.length];
             for (int i = 0; i < inputs.length; i++) {
                 inputs[i] = torch.randn(new long[] {batch, inFeatures[i]},
-                        Torch.options(model.precision().scalarType(), model.device()));
+                        Torch.options(model.precision().scalarType(), model.deviceOfLinear(i)));
             }
             double[] times = new double[reps];
             for (int r = -2; r < reps; r++) {

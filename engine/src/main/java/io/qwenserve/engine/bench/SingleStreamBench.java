@@ -75,7 +75,7 @@ public final class SingleStreamBench {
             o.put("model", m.dir().toString());
             o.put("architecture", m.config().architecture().hfClass());
             o.put("dtype", m.model().precision().cliName());
-            o.put("device", m.model().device().str().getString());
+            o.put("device", m.model().devices().spec());
             o.put("quantize", m.model().weightFormat());
             o.put("kernel_policy", m.model().kernelPolicy().toString());
             o.put("kernel", m.model().kernel().name());

@@ -45,6 +45,10 @@ public final class RandomCheckpoint {
                     arch != Architecture.QWEN);
         }
 
+        public Spec withLayers(int n) {
+            return new Spec(arch, n, hidden, heads, kvHeads, headDim, intermediateSize, vocab, seqLength, dtype, shards, seed, tieEmbeddings);
+        }
+
         public Spec withDtype(DType d) {
             return new Spec(arch, layers, hidden, heads, kvHeads, headDim, intermediateSize, vocab, seqLength, d, shards, seed, tieEmbeddings);
         }

@@ -3,6 +3,7 @@ package io.qwenserve.engine.cli;
 import io.qwenserve.engine.cuda.Cuda;
 import io.qwenserve.engine.cuda.CudaDevice;
 import io.qwenserve.engine.cuda.CudaStatus;
+import io.qwenserve.engine.model.DeviceMap;
 import io.qwenserve.engine.model.Torch;
 import io.qwenserve.engine.model.TorchRuntime;
 import java.util.concurrent.Callable;
@@ -24,8 +25,8 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--config", description = "Also print libtorch's build configuration.")
     boolean config;
 
-    @Option(names = "--device", description = "Check only this device (cpu, cuda or cuda:N); exit status 1, saying what is "
-            + "missing, when it cannot be used.")
+    @Option(names = "--device", description = "Check only this device (cpu, cuda or cuda:N), or each of a list "
+            + "(cuda:0,cuda:1); exit status 1, saying what is missing, when one cannot be used.")
     String device;
 
     @Option(names = "--threads", defaultValue = "0", description = "libtorch intra-op threads (default 0: every "
@@ -55,7 +56,10 @@ final class InfoCommand implements Callable<Integer> {
             System.out.println("cuda_missing: " + cuda.problem());
         }
         if (device != null) {
-            check(device); // throws, with the reason, when the device cannot be used
+            DeviceMap.names(device); // a well-formed list (refused, with the reason, when not)
+            for (String d : device.split(",")) {
+                check(d.trim()); // throws, with the reason, when the device cannot be used
+            }
         } else {
             check("cpu");
             for (int i = 0; i < devices; i++) {

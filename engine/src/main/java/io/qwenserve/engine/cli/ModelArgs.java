@@ -17,7 +17,8 @@ final class ModelArgs {
     @Option(names = "--dtype", defaultValue = "bf16", description = "Compute dtype: bf16 (default, fastest on CPU), fp32, fp16.")
     String dtype;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N.")
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda, cuda:N, or a list such as cuda:0,cuda:1 "
+            + "(the decoder layers split evenly across them).")
     String device;
 
     @Option(names = "--kernel", description = "One linear kernel for every step: PLAIN, GEMV, ONEDNN_PREPACKED, INT8_FBGEMM "

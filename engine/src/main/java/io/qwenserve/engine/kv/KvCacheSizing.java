@@ -3,13 +3,15 @@ package io.qwenserve.engine.kv;
 import io.qwenserve.engine.config.ModelConfig;
 import io.qwenserve.engine.cuda.Cuda;
 import io.qwenserve.engine.cuda.CudaDevice;
+import io.qwenserve.engine.model.DeviceMap;
 import io.qwenserve.engine.model.Precision;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.function.LongSupplier;
-import org.bytedeco.pytorch.Device;
 
 /**
  * How many KV blocks an engine gets. A budget in tokens wins, else one in bytes. Without one:
@@ -18,7 +20,8 @@ import org.bytedeco.pytorch.Device;
  *   full-length sequences can use;</li>
  *   <li>CUDA: what is left of {@code gpuMemoryUtilization * total} device memory once the memory in use (the weights,
  *   the CUDA context, anything else on the device) and the activations of the largest step are taken off, as vLLM's
- *   {@code gpu_memory_utilization}. Extra blocks are not wasted there: the prefix cache keeps finished prompts in them.</li>
+ *   {@code gpu_memory_utilization}. Extra blocks are not wasted there: the prefix cache keeps finished prompts in them.
+ *   Over several devices each one holds its layers' K/V, and the cache gets the fewest blocks any device fits.</li>
  * </ul>
  * The memory readings are injected so every rule is testable on the CPU.
  */
@@ -40,14 +43,18 @@ public final class KvCacheSizing {
     }
 
     /**
-     * The plan for a model on {@code device}: the CUDA rule with the device's memory read now (after the weights
+     * The plan for a model on {@code devices}: the CUDA rule with each device's memory read now (after the weights
      * loaded), the CPU rule with the host's.
      */
-    public static Plan forDevice(ModelConfig cfg, Precision precision, Device device, int blockSize, int budgetTokens,
-                                 long budgetBytes, int maxSeqs, int maxBatchTokens, int maxModelLen, double utilization) {
-        if (device.is_cuda()) {
-            CudaDevice d = Cuda.device(Math.max(0, device.index()));
-            return cuda(cfg, precision, blockSize, budgetTokens, budgetBytes, utilization, new DeviceMemory(d.freeBytes(), d.totalBytes()),
+    public static Plan forDevices(ModelConfig cfg, Precision precision, DeviceMap devices, int blockSize, int budgetTokens,
+                                  long budgetBytes, int maxSeqs, int maxBatchTokens, int maxModelLen, double utilization) {
+        if (!devices.isCpu()) {
+            List<DeviceShare> shares = new ArrayList<>();
+            devices.layersPerDevice().forEach((name, layers) -> {
+                CudaDevice d = Cuda.device(Integer.parseInt(name.substring(name.indexOf(':') + 1)));
+                shares.add(new DeviceShare(name, layers, new DeviceMemory(d.freeBytes(), d.totalBytes())));
+            });
+            return cuda(cfg, precision, blockSize, budgetTokens, budgetBytes, utilization, shares,
                     activationBytes(cfg, precision, maxBatchTokens, maxSeqs, maxModelLen));
         }
         return cpu(cfg, precision, blockSize, budgetTokens, budgetBytes, maxSeqs, maxModelLen, KvCacheSizing::availableMemory);
@@ -80,8 +87,11 @@ public final class KvCacheSizing {
                 available > 0 ? gib(available) : "unknown", maxSeqs, maxModelLen));
     }
 
+    /** One device of a model split over several: its decoder layers (whose KV it holds) and its memory now. */
+    public record DeviceShare(String name, int layers, DeviceMemory memory) {}
+
     /**
-     * The CUDA rule (see the class comment).
+     * The CUDA rule (see the class comment) for a model on one device.
      *
      * @param utilization     fraction of the device's memory that weights, activations and KV may use together, (0, 1]
      * @param memory          the device's free and total memory now, with the weights loaded
@@ -90,28 +100,54 @@ public final class KvCacheSizing {
      */
     public static Plan cuda(ModelConfig cfg, Precision precision, int blockSize, int budgetTokens, long budgetBytes,
                             double utilization, DeviceMemory memory, long activationBytes) {
-        long inUse = memory.total() - memory.free();
-        if (budgetTokens > 0 || budgetBytes > 0) {
-            Plan p = explicit(cfg, precision, blockSize, budgetTokens, budgetBytes);
-            if (p.bytes() + activationBytes > memory.free()) {
-                throw new IllegalStateException(String.format(Locale.ROOT, "KV cache: the configured budget (%s) and a step's "
-                        + "activations (%s) do not fit in the %s free of the device's %s; lower qwen.engine.kv-cache-tokens "
-                        + "or kv-cache-bytes, or leave both unset to size the cache from qwen.engine.gpu-memory-utilization",
-                        gib(p.bytes()), gib(activationBytes), gib(memory.free()), gib(memory.total())));
+        return cuda(cfg, precision, blockSize, budgetTokens, budgetBytes, utilization,
+                List.of(new DeviceShare("the device", cfg.numLayers(), memory)), activationBytes);
+    }
+
+    /**
+     * The CUDA rule for a model whose layers are split over several devices: each device holds the K/V of its own
+     * layers, so a block costs each device its share, and every device must fit every block. Each device gets the rule
+     * of one device with its share (and the whole activation reserve: a stage's hidden states are as large as the
+     * model's, and the last one also holds the logits); the cache gets the fewest blocks any device fits.
+     */
+    public static Plan cuda(ModelConfig cfg, Precision precision, int blockSize, int budgetTokens, long budgetBytes,
+                            double utilization, List<DeviceShare> devices, long activationBytes) {
+        Plan wanted = budgetTokens > 0 || budgetBytes > 0 ? explicit(cfg, precision, blockSize, budgetTokens, budgetBytes) : null;
+        int blocks = Integer.MAX_VALUE;
+        List<String> rules = new ArrayList<>();
+        for (DeviceShare d : devices) {
+            DeviceMemory memory = d.memory();
+            long perBlock = PagedKvCache.bytesPerToken(cfg, precision, d.layers()) * blockSize;
+            String where = devices.size() == 1 ? "" : d.name() + " (" + d.layers() + " layers): ";
+            if (wanted != null) {
+                long kvBytes = perBlock * wanted.blocks();
+                if (kvBytes + activationBytes > memory.free()) {
+                    throw new IllegalStateException(String.format(Locale.ROOT, "KV cache: %sthe configured budget (%s) and a "
+                            + "step's activations (%s) do not fit in the %s free of the device's %s; lower "
+                            + "qwen.engine.kv-cache-tokens or kv-cache-bytes, or leave both unset to size the cache from "
+                            + "qwen.engine.gpu-memory-utilization", where, gib(kvBytes), gib(activationBytes),
+                            gib(memory.free()), gib(memory.total())));
+                }
+                continue;
             }
-            return p;
+            long inUse = memory.total() - memory.free();
+            long kv = (long) (utilization * memory.total()) - inUse - activationBytes;
+            String rule = String.format(Locale.ROOT, "%s%.2f of %s device memory, less %s in use (weights, CUDA context, "
+                    + "other processes) and %s for a step's activations", where, utilization, gib(memory.total()), gib(inUse),
+                    gib(activationBytes));
+            if (kv < perBlock) {
+                throw new IllegalStateException("KV cache: no room on the device: " + rule + " leaves " + gib(Math.max(0, kv))
+                        + "; raise qwen.engine.gpu-memory-utilization, lower qwen.engine.max-batch-tokens, or load a smaller "
+                        + "model or dtype");
+            }
+            blocks = (int) Math.min(blocks, Math.min(Integer.MAX_VALUE, kv / perBlock));
+            rules.add(rule);
         }
-        long allowed = (long) (utilization * memory.total());
-        long kv = allowed - inUse - activationBytes;
-        long perBlock = PagedKvCache.bytesPerToken(cfg, precision) * blockSize;
-        String rule = String.format(Locale.ROOT, "%.2f of %s device memory, less %s in use (weights, CUDA context, other "
-                + "processes) and %s for a step's activations", utilization, gib(memory.total()), gib(inUse), gib(activationBytes));
-        if (kv < perBlock) {
-            throw new IllegalStateException("KV cache: no room on the device: " + rule + " leaves " + gib(Math.max(0, kv))
-                    + "; raise qwen.engine.gpu-memory-utilization, lower qwen.engine.max-batch-tokens, or load a smaller "
-                    + "model or dtype");
+        if (wanted != null) {
+            return wanted;
         }
-        return plan(cfg, precision, blockSize, (int) Math.min(Integer.MAX_VALUE, kv / perBlock), rule);
+        return plan(cfg, precision, blockSize, blocks, devices.size() == 1 ? rules.get(0)
+                : "the fewest blocks any device fits: " + String.join("; ", rules));
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.qwenserve.engine.kv;
 
 import io.qwenserve.engine.config.ModelConfig;
+import io.qwenserve.engine.model.DeviceMap;
 import io.qwenserve.engine.model.Precision;
 import io.qwenserve.engine.model.Torch;
 import org.bytedeco.pytorch.Device;
@@ -9,7 +10,8 @@ import org.bytedeco.pytorch.global.torch;
 
 /**
  * The paged KV cache: for every layer one pool of {@code numBlocks * blockSize} slots, allocated once, each slot holding
- * a token's keys and values side by side ({@code [2, kvHeads, headDim]}: K then V). Slot {@code b * blockSize + i}
+ * a token's keys and values side by side ({@code [2, kvHeads, headDim]}: K then V), on the layer's device (see
+ * {@link DeviceMap}; the block tables are the same for every layer). Slot {@code b * blockSize + i}
  * holds position {@code i} of block {@code b}. Keys and values of a step's new tokens are written with one row copy and
  * a sequence's context is read with one row gather. Tensors only: which sequence owns which block is the scheduler's
  * bookkeeping ({@link BlockPool}); attention reads K/V through the block tables it hands over.
@@ -22,7 +24,13 @@ public final class PagedKvCache implements AutoCloseable {
     private final Tensor[] pools; // per layer [numSlots, 2 * kvHeads * headDim]: K then V of each slot
     private final long bytes;
 
+    /** A cache with every layer's pool on {@code device}. */
     public PagedKvCache(ModelConfig cfg, int numBlocks, int blockSize, Precision precision, Device device) {
+        this(cfg, numBlocks, blockSize, precision, DeviceMap.single(device, cfg.numLayers()));
+    }
+
+    /** A cache with each layer's pool on that layer's device. */
+    public PagedKvCache(ModelConfig cfg, int numBlocks, int blockSize, Precision precision, DeviceMap devices) {
         if (blockSize <= 0) {
             throw new IllegalArgumentException("block size must be positive");
         }
@@ -32,14 +40,19 @@ public final class PagedKvCache implements AutoCloseable {
         long slots = (long) numBlocks * blockSize;
         for (int i = 0; i < cfg.numLayers(); i++) {
             // uninitialised: a slot is always written before it is read, and untouched pages cost no memory yet
-            pools[i] = torch.empty(new long[] {slots, 2L * cfg.kvSize()}, Torch.options(precision.scalarType(), device), null);
+            pools[i] = torch.empty(new long[] {slots, 2L * cfg.kvSize()}, Torch.options(precision.scalarType(), devices.forLayer(i)), null);
         }
         this.bytes = bytesPerToken(cfg, precision) * slots;
     }
 
     /** K+V bytes one token occupies across all layers. */
     public static long bytesPerToken(ModelConfig cfg, Precision precision) {
-        return 2L * cfg.numLayers() * cfg.numKvHeads() * cfg.headDim() * precision.bytes();
+        return bytesPerToken(cfg, precision, cfg.numLayers());
+    }
+
+    /** K+V bytes one token occupies in {@code layers} layers (a device's share of a split model). */
+    public static long bytesPerToken(ModelConfig cfg, Precision precision, int layers) {
+        return 2L * layers * cfg.numKvHeads() * cfg.headDim() * precision.bytes();
     }
 
     /** Blocks that fit in {@code budgetBytes}. */

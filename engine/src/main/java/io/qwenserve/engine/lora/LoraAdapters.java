@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
-import org.bytedeco.pytorch.Device;
+import io.qwenserve.engine.model.DeviceMap;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
@@ -33,19 +33,19 @@ public final class LoraAdapters implements AutoCloseable {
     private final Map<String, AdapterInfo> infos = new LinkedHashMap<>();
     private final ModelConfig cfg;
     private final ScalarType dtype;
-    private final Device device;
+    private final DeviceMap devices;
     private final String baseName;
     private final int maxLoaded;
     private final LinkedHashMap<String, LoraWeights> loaded = new LinkedHashMap<>(16, 0.75f, true); // LRU order
     private long loads;
 
-    private LoraAdapters(ModelConfig cfg, ScalarType dtype, Device device, String baseName, int maxLoaded) {
+    private LoraAdapters(ModelConfig cfg, ScalarType dtype, DeviceMap devices, String baseName, int maxLoaded) {
         if (maxLoaded < 1) {
             throw new IllegalArgumentException("max-loaded must be at least 1, got " + maxLoaded);
         }
         this.cfg = cfg;
         this.dtype = dtype;
-        this.device = device;
+        this.devices = devices;
         this.baseName = baseName;
         this.maxLoaded = maxLoaded;
     }
@@ -62,7 +62,7 @@ public final class LoraAdapters implements AutoCloseable {
      * @throws IllegalArgumentException a bad name, a duplicate, or an adapter that does not fit (tensor named)
      */
     public static LoraAdapters load(QwenModel model, String baseName, Map<String, Path> adapters, int maxLoaded) {
-        LoraAdapters a = new LoraAdapters(model.config(), model.precision().scalarType(), model.device(), baseName, maxLoaded);
+        LoraAdapters a = new LoraAdapters(model.config(), model.precision().scalarType(), model.devices(), baseName, maxLoaded);
         try {
             adapters.forEach(a::register);
         } catch (RuntimeException e) {
@@ -86,7 +86,7 @@ public final class LoraAdapters implements AutoCloseable {
             AdapterConfig c = peft.config();
             infos.put(name, new AdapterInfo(name, dir.toAbsolutePath().normalize(), baseName, c.r(), c.loraAlpha(), c.targetModules()));
             if (loaded.size() < maxLoaded) {
-                loaded.put(name, LoraWeights.of(name, peft, cfg, dtype, device));
+                loaded.put(name, LoraWeights.of(name, peft, cfg, dtype, devices));
                 loads++;
             }
         } catch (IllegalArgumentException e) {
@@ -143,7 +143,7 @@ public final class LoraAdapters implements AutoCloseable {
             loaded.remove(victim).close();
         }
         try (PeftAdapter peft = PeftAdapter.read(info.dir(), cfg)) {
-            w = LoraWeights.of(name, peft, cfg, dtype, device);
+            w = LoraWeights.of(name, peft, cfg, dtype, devices);
         }
         loaded.put(name, w);
         loads++;

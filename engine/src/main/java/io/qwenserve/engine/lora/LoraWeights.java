@@ -2,6 +2,7 @@ package io.qwenserve.engine.lora;
 
 import io.qwenserve.engine.config.Architecture;
 import io.qwenserve.engine.config.ModelConfig;
+import io.qwenserve.engine.model.DeviceMap;
 import io.qwenserve.engine.model.RotaryEmbedding;
 import io.qwenserve.engine.model.Torch;
 import io.qwenserve.engine.train.LoraPair;
@@ -22,7 +23,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * alpha/r folded in, held transposed, its output columns in the serving model's order (q and k heads in RoPE order, as {@code ModelLoader}
  * stores the q/k/v projection), applied to its columns of the fused output. Modules the adapter does not target
  * contribute nothing; a fused linear none of whose modules is targeted has no entry. Tensors are in the compute dtype
- * on the model's device.
+ * on the device of their layer.
  */
 public final class LoraWeights implements AutoCloseable {
     /** The fused linears of a serving decoder layer, in the order the layer runs them. */
@@ -69,7 +70,7 @@ public final class LoraWeights implements AutoCloseable {
     }
 
     /** The serving form of {@code adapter} (checked against {@code cfg} when it was read). */
-    public static LoraWeights of(String name, PeftAdapter adapter, ModelConfig cfg, ScalarType dtype, Device device) {
+    public static LoraWeights of(String name, PeftAdapter adapter, ModelConfig cfg, ScalarType dtype, DeviceMap devices) {
         Architecture a = cfg.architecture();
         Map<String, LoraPair> modules = adapter.pairs();
         Pair[][] pairs = new Pair[cfg.numLayers()][];
@@ -77,6 +78,7 @@ public final class LoraWeights implements AutoCloseable {
         long f = cfg.intermediateSize();
         try {
             for (int i = 0; i < cfg.numLayers(); i++) {
+                Device device = devices.forLayer(i);
                 List<String> qkv = a == Architecture.QWEN ? List.of(a.fusedQkv(i)) : List.of(a.qProj(i), a.kProj(i), a.vProj(i));
                 List<Long> qkvOuts = a == Architecture.QWEN ? List.of((long) cfg.qSize() + 2L * cfg.kvSize())
                         : List.of((long) cfg.qSize(), (long) cfg.kvSize(), (long) cfg.kvSize());

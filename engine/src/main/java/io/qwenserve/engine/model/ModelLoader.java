@@ -37,49 +37,63 @@ public final class ModelLoader {
     /** Loads the safetensors of {@code dir} for an already parsed config. */
     public static QwenModel load(ModelConfig cfg, Path dir, ModelOptions options) {
         TorchRuntime.init(options.threads());
-        Device device = Torch.device(options.device());
+        DeviceMap devices = DeviceMap.parse(options.device(), cfg.numLayers());
+        boolean cpu = devices.isCpu();
         GptqConfig gptq = GptqConfig.load(dir);
         if (gptq != null && options.quantization() != Quantization.NONE) {
             throw new IllegalArgumentException(dir + " is a GPTQ Int4 checkpoint: --quantize " + options.quantization().cliName()
                     + " does not apply (its linears run the int4 kernel, or are dequantized)");
         }
-        if (options.quantization() == Quantization.INT8 && !device.is_cpu()) {
+        if (options.quantization() == Quantization.INT8 && !cpu) {
             throw new IllegalArgumentException("--quantize int8 runs fbgemm kernels, on the CPU only");
         }
-        KernelPolicy policy = options.resolvePolicy(device.is_cpu(), gptq != null);
-        policy.checkDevice(device.is_cpu());
+        KernelPolicy policy = options.resolvePolicy(cpu, gptq != null);
+        policy.checkDevice(cpu);
         if (policy.kernels().contains(LinearKernel.ONEDNN_PREPACKED) && OneDnn.get() == null) {
             throw new IllegalArgumentException("kernel ONEDNN_PREPACKED: this libtorch has no oneDNN");
         }
-        LinearKernel floatDefault = LinearKernel.defaultFor(device.is_cpu(), options.precision());
+        LinearKernel floatDefault = LinearKernel.defaultFor(cpu, options.precision());
         try (InferenceMode ignored = new InferenceMode();
              Checkpoint ckpt = Checkpoint.open(dir)) {
-            WeightLoader loader = new WeightLoader(ckpt, options.precision(), device, options.progress() ? System.err : null);
-            Loader l = new Loader(cfg, ckpt, loader, policy, floatDefault, gptq, options.precision(), device);
+            WeightLoader loader = new WeightLoader(ckpt, options.precision(), options.progress() ? System.err : null);
+            Loader l = new Loader(cfg, ckpt, loader, policy, floatDefault, gptq, options.precision(), devices.first());
             Tensor embedding = l.weight(cfg.architecture().embedding(), cfg.vocabSize(), cfg.hiddenSize());
             Layer[] layers = new Layer[cfg.numLayers()];
             for (int i = 0; i < layers.length; i++) {
-                layers[i] = l.layer(i);
+                layers[i] = l.on(devices.forLayer(i)).layer(i);
                 if (i == 0 && policy.isMeasured()) { // the first layer holds every candidate's form: time them there
                     List<Linear> first = List.of(layers[0].qkv(), layers[0].out(), layers[0].gateUp(), layers[0].down());
                     policy = KernelTuner.tune(first, policy.measure(), options.precision());
                     for (Linear lin : first) {
                         lin.retain(policy);
                     }
-                    l = new Loader(cfg, ckpt, loader, policy, floatDefault, gptq, options.precision(), device);
+                    l = new Loader(cfg, ckpt, loader, policy, floatDefault, gptq, options.precision(), devices.first());
                 }
             }
-            Tensor finalNorm = l.weight(cfg.architecture().finalNorm(), cfg.hiddenSize());
+            Loader head = l.on(devices.last());
+            Tensor finalNorm = head.weight(cfg.architecture().finalNorm(), cfg.hiddenSize());
             Linear lmHead = cfg.tieWordEmbeddings()
-                    ? Linear.of(new Tensor(embedding), null, policy, floatDefault)
-                    : Linear.of(l.weight(cfg.architecture().lmHead(), cfg.vocabSize(), cfg.hiddenSize()), null, policy, floatDefault);
+                    ? Linear.of(onDevice(embedding, devices.last()), null, policy, floatDefault)
+                    : Linear.of(head.weight(cfg.architecture().lmHead(), cfg.vocabSize(), cfg.hiddenSize()), null, policy, floatDefault);
             loader.finish();
             if (gptq != null) {
                 logGptq(dir, gptq, layers, policy, options.precision());
             }
-            return new QwenModel(cfg, options.precision(), device, embedding, layers, finalNorm, lmHead, policy,
+            if (devices.stages() > 1) {
+                java.util.logging.Logger.getLogger(ModelLoader.class.getName()).info(dir + ": " + devices.describe());
+            }
+            return new QwenModel(cfg, options.precision(), devices, embedding, layers, finalNorm, lmHead, policy,
                     gptq != null ? "gptq-int4" : options.quantization().cliName());
         }
+    }
+
+    /**
+     * The tied output head's weight: the embedding itself (a new reference) on its device, else a copy on the head's
+     * device.
+     */
+    private static Tensor onDevice(Tensor embedding, Device device) {
+        return embedding.device().str().getString().equals(device.str().getString()) ? new Tensor(embedding)
+                : embedding.to(device, embedding.scalar_type());
     }
 
     /** One line on how a GPTQ checkpoint's linears run: the int4 kernel, or dequantized (and why). */
@@ -107,8 +121,13 @@ public final class ModelLoader {
     /** Reads, checks and fuses one family's tensors. */
     private record Loader(ModelConfig cfg, Checkpoint ckpt, WeightLoader loader, KernelPolicy policy,
                           LinearKernel floatDefault, GptqConfig gptq, Precision precision, Device device) {
+        /** This loader, placing what it loads on {@code d}. */
+        Loader on(Device d) {
+            return d == device ? this : new Loader(cfg, ckpt, loader, policy, floatDefault, gptq, precision, d);
+        }
+
         Tensor weight(String name, long... shape) {
-            return loader.load(ckpt.requireFloat(name, shape));
+            return loader.load(ckpt.requireFloat(name, shape), device);
         }
 
         Tensor optional(String name, long... shape) {

@@ -21,7 +21,7 @@ public final class PromptLogits implements AutoCloseable {
     public PromptLogits(QwenModel model, int maxContext) {
         this.model = model;
         this.maxContext = maxContext;
-        this.cache = new PagedKvCache(model.config(), (maxContext + BLOCK - 1) / BLOCK, BLOCK, model.precision(), model.device());
+        this.cache = new PagedKvCache(model.config(), (maxContext + BLOCK - 1) / BLOCK, BLOCK, model.precision(), model.devices());
         this.blockTable = new int[cache.numBlocks()];
         for (int i = 0; i < blockTable.length; i++) {
             blockTable[i] = i; // one sequence owns the whole cache, in order

@@ -42,6 +42,10 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * {@code quantized::linear_dynamic}, the fastest kernels above one token; short scripts between the Java-side linear
  * calls (four per layer) were no faster than these calls. The step stays in Java.
  *
+ * <p>Over a list of devices ({@link DeviceMap}) each stage of consecutive layers has its weights, KV pools and RoPE
+ * table on its device; a step's input buffer is copied to each device once, each stage reads its own views of it, and
+ * the residual stream is copied to the next stage's device between stages (pipeline placement, one step at a time).
+ *
  * <p>Not thread-safe: one engine thread owns a model and its cache. Every tensor made during a step is released before
  * {@link #forward} returns, except the logits it returns.
  */
@@ -61,8 +65,8 @@ public final class QwenModel implements AutoCloseable {
 
     private final ModelConfig cfg;
     private final Precision precision;
-    private final Device device;
-    private final RotaryEmbedding rope;
+    private final DeviceMap devices;
+    private final RotaryEmbedding[] ropes; // per stage, each table on its stage's device
     private final PagedAttention attention;
     private final Tensor embedding; // [V, d]
     private final Layer[] layers;
@@ -73,14 +77,17 @@ public final class QwenModel implements AutoCloseable {
     private Tensor logitsBuffer; // float32 [rows, V], reused by steps of up to BUFFERED_LOGIT_ROWS rows
     static final int BUFFERED_LOGIT_ROWS = 64;
 
-    QwenModel(ModelConfig cfg, Precision precision, Device device, Tensor embedding, Layer[] layers,
+    QwenModel(ModelConfig cfg, Precision precision, DeviceMap devices, Tensor embedding, Layer[] layers,
                       Tensor finalNorm, Linear lmHead, KernelPolicy policy, String weightFormat) {
         this.cfg = cfg;
         this.policy = policy;
         this.weightFormat = weightFormat;
         this.precision = precision;
-        this.device = device;
-        this.rope = new RotaryEmbedding(cfg, device);
+        this.devices = devices;
+        this.ropes = new RotaryEmbedding[devices.stages()];
+        for (int s = 0; s < ropes.length; s++) {
+            ropes[s] = new RotaryEmbedding(cfg, devices.device(s));
+        }
         this.attention = new PagedAttention(cfg);
         this.embedding = embedding;
         this.layers = layers;
@@ -96,12 +103,14 @@ public final class QwenModel implements AutoCloseable {
         return precision;
     }
 
-    public Device device() {
-        return device;
+    /** Where the layers run: one device, or consecutive layers on each of several ({@link DeviceMap}). */
+    public DeviceMap devices() {
+        return devices;
     }
 
+    /** The rotary embedding's host-side rules (dynamic-NTK alpha, logN scale); its tables are per device. */
     public RotaryEmbedding rope() {
-        return rope;
+        return ropes[0];
     }
 
     /** The linear kernel a one-token step runs in the decoder layers. */
@@ -145,7 +154,7 @@ public final class QwenModel implements AutoCloseable {
         try (PointerScope step = new PointerScope()) {
             StepBuffer buf = new StepBuffer();
             Step s = prepare(batch, cache, buf);
-            buf.upload(device);
+            upload(buf);
             Tensor logits = forward(s, buf, cache);
             logits.retainReference(); // survives the step's scope; the caller closes it
             return logits;
@@ -161,29 +170,48 @@ public final class QwenModel implements AutoCloseable {
         }
     }
 
-    /** Host side of a step: packs its inputs into {@code buf}, which the caller uploads to {@link #device()}. */
+    /** Host side of a step: packs its inputs into {@code buf}, which the caller then {@link #upload}s. */
     public Step prepare(ForwardBatch batch, PagedKvCache cache, StepBuffer buf) {
-        return new Step(StepInputs.pack(batch, rope, cache.blockSize(), buf));
+        return new Step(StepInputs.pack(batch, ropes[0], cache.blockSize(), buf));
+    }
+
+    /** Copies a step's inputs to every device the model runs on (once each; the last one also serves the sampler). */
+    public void upload(StepBuffer buf) {
+        for (Device d : devices.distinct()) {
+            buf.upload(d);
+        }
     }
 
     /**
-     * Runs a prepared step whose buffer is on the device; the logits [R, V] float32 belong to the caller's
-     * {@code PointerScope} (or to the caller, to close) and are valid until the next step (see {@link #forward(ForwardBatch,
-     * PagedKvCache)}).
+     * Runs a prepared step whose buffer is on the model's devices ({@link #upload}); the logits [R, V] float32, on the
+     * last device, belong to the caller's {@code PointerScope} (or to the caller, to close) and are valid
+     * until the next step (see {@link #forward(ForwardBatch, PagedKvCache)}). Over several devices each stage runs its
+     * layers with its own views of the step's inputs, and the residual stream is copied to the next stage's device.
      */
     public Tensor forward(Step step, StepBuffer buf, PagedKvCache cache) {
         try (InferenceMode ignored = new InferenceMode()) {
-            StepInputs in = new StepInputs(step.packed, buf, rope, device);
             LoraStep lora = step.packed.batch().loraStep(); // null unless a sequence has a LoRA adapter
-            Tensor x = torch.index_select(embedding, 0, in.tokens); // [T, d]: the residual stream
-            for (int i = 0; i < layers.length; i++) {
-                try (PointerScope scope = new PointerScope()) {
-                    layer(layers[i], i, x, in, cache, lora);
+            Tensor x = null; // [T, d]: the residual stream
+            StepInputs in = null;
+            for (int s = 0; s < ropes.length; s++) {
+                Device d = devices.device(s);
+                in = new StepInputs(step.packed, buf, ropes[s], d);
+                x = s == 0 ? torch.index_select(embedding, 0, in.tokens) : toStage(x, d);
+                for (int i = devices.firstLayer(s); i < devices.endLayer(s); i++) {
+                    try (PointerScope scope = new PointerScope()) {
+                        layer(layers[i], i, x, in, cache, lora);
+                    }
                 }
             }
             Tensor rows = in.logitRows == null ? x : torch.index_select(x, 0, in.logitRows);
             return toFloat(lmHead.apply(rmsNorm(rows, finalNorm)));
         }
+    }
+
+    /** The residual stream copied to the next stage's device (a copy even on the same device: stages share nothing). */
+    private static Tensor toStage(Tensor x, Device d) {
+        Transfers.countBetweenDevices();
+        return x.to(d, x.scalar_type(), false, true, new org.bytedeco.pytorch.MemoryFormatOptional());
     }
 
     /**
@@ -202,7 +230,7 @@ public final class QwenModel implements AutoCloseable {
             }
             try (PointerScope none = new PointerScope()) {
                 logitsBuffer = torch.empty(new long[] {Math.min(BUFFERED_LOGIT_ROWS, Math.max(r, 8)), logits.size(1)},
-                        Torch.options(ScalarType.Float, device), null);
+                        Torch.options(ScalarType.Float, devices.last()), null);
                 logitsBuffer.retainReference();
             }
         }
@@ -242,7 +270,7 @@ public final class QwenModel implements AutoCloseable {
             q.copy_(rmsNorm(q, l.qNorm()));
             k.copy_(rmsNorm(k, l.kNorm()));
         }
-        rope.rotate(qk, in.freqs);
+        rope().rotate(qk, in.freqs); // the factors are on this layer's device; rotate reads only the head shape
         cache.write(layer, in.slots, qkv.narrow(1, cfg.qSize(), 2L * cfg.kvSize()));
         Tensor q = qkv.narrow(1, 0, cfg.qSize());
         if (in.logn != null) { // Qwen v1 logN scaling, queries only, after the keys are cached
@@ -275,6 +303,11 @@ public final class QwenModel implements AutoCloseable {
         return all;
     }
 
+    /** The device of linear {@code i} of {@link #linears()}. */
+    public Device deviceOfLinear(int i) {
+        return i / 4 < layers.length ? devices.forLayer(i / 4) : devices.last();
+    }
+
     /** Weight bytes read per decode step (every linear once, plus one embedding row). */
     public long weightBytesPerStep() {
         return linears().stream().mapToLong(lin -> lin.weightBytes(precision)).sum();
@@ -282,7 +315,9 @@ public final class QwenModel implements AutoCloseable {
 
     @Override
     public void close() {
-        rope.close();
+        for (RotaryEmbedding r : ropes) {
+            r.close();
+        }
         if (logitsBuffer != null) {
             logitsBuffer.close();
         }

@@ -23,6 +23,10 @@ public final class Torch {
     /** Parses {@code cpu}, {@code cuda} or {@code cuda:N}, checking that CUDA is there when asked for. */
     public static Device device(String spec) {
         String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
+        if (s.contains(",")) {
+            throw new IllegalArgumentException("'" + spec + "' is a device list; one device is expected here (cpu, cuda or "
+                    + "cuda:N; a list splits a served model's layers: see DeviceMap)");
+        }
         if (s.equals("cpu")) {
             return new Device(torch.DeviceType.CPU);
         }

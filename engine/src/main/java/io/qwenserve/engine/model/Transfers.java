@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Transfers {
     private static final AtomicLong TO_DEVICE = new AtomicLong();
     private static final AtomicLong TO_HOST = new AtomicLong();
+    private static final AtomicLong BETWEEN_DEVICES = new AtomicLong();
 
     private Transfers() {}
 
@@ -22,6 +23,15 @@ public final class Transfers {
     /** Copies of tensor data back into Java so far (process-wide). */
     public static long toHost() {
         return TO_HOST.get();
+    }
+
+    /** Copies of a step's hidden state from one stage's device to the next's so far (process-wide; see {@link DeviceMap}). */
+    public static long betweenDevices() {
+        return BETWEEN_DEVICES.get();
+    }
+
+    static void countBetweenDevices() {
+        BETWEEN_DEVICES.incrementAndGet();
     }
 
     static void countToDevice() {

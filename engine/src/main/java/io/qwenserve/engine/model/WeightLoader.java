@@ -12,13 +12,12 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * Copies checkpoint tensors from memory-mapped safetensors windows straight into libtorch tensors of the compute dtype
- * on the target device, reporting progress for large models. Nothing passes through the Java heap.
+ * on the device of its layer, reporting progress for large models. Nothing passes through the Java heap.
  */
 final class WeightLoader {
     private static final long PROGRESS_THRESHOLD = 256L << 20;
 
     private final Precision precision;
-    private final Device device;
     private final long totalBytes;
     private final PrintStream progressOut;
     private long loadedBytes;
@@ -26,15 +25,14 @@ final class WeightLoader {
     private final boolean terminal = System.console() != null;
     private final long startNanos = System.nanoTime();
 
-    WeightLoader(Checkpoint checkpoint, Precision precision, Device device, PrintStream progressOut) {
+    WeightLoader(Checkpoint checkpoint, Precision precision, PrintStream progressOut) {
         this.precision = precision;
-        this.device = device;
         this.totalBytes = checkpoint.totalBytes();
         this.progressOut = totalBytes >= PROGRESS_THRESHOLD ? progressOut : null;
     }
 
-    /** The tensor in the compute dtype on the target device. */
-    Tensor load(TensorInfo t) {
+    /** The tensor in the compute dtype on {@code device}. */
+    Tensor load(TensorInfo t, Device device) {
         Tensor host = loadHost(t);
         if (host.scalar_type().intern() == precision.scalarType() && device.is_cpu()) {
             return host;

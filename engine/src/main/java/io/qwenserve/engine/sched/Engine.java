@@ -88,11 +88,11 @@ public final class Engine implements AutoCloseable {
         this.listener = listener;
         int modelLen = model.config().maxPositionEmbeddings();
         this.maxModelLen = config.maxModelLen() > 0 ? Math.min(config.maxModelLen(), modelLen) : modelLen;
-        KvCacheSizing.Plan kvPlan = KvCacheSizing.forDevice(model.config(), model.model().precision(), model.model().device(),
+        KvCacheSizing.Plan kvPlan = KvCacheSizing.forDevices(model.config(), model.model().precision(), model.model().devices(),
                 config.blockSize(), config.kvCacheTokens(), config.kvCacheBytes(), config.maxBatch(), config.maxBatchTokens(),
                 maxModelLen, config.gpuMemoryUtilization());
         int blocks = kvPlan.blocks();
-        this.cache = new PagedKvCache(model.config(), blocks, config.blockSize(), model.model().precision(), model.model().device());
+        this.cache = new PagedKvCache(model.config(), blocks, config.blockSize(), model.model().precision(), model.model().devices());
         this.kv = new KvCacheManager(blocks, config.blockSize(), config.prefixCaching());
         this.intake = new Intake(config.queueSize());
         this.inputs = new InputProcessor(model.tokenizer(), model.chatTemplate(), model.defaults(), model.stopIds(),

@@ -93,6 +93,23 @@ class QwenCliTest {
     }
 
     @Test
+    void aDeviceListSplitsTheModelAndGivesTheSameIds() {
+        String model = model(Architecture.QWEN2).toString();
+        Run one = run("", "generate", "--model", model, "--prompt-ids", "1,2,3", "--max-new-tokens", "8", "--temperature", "0",
+                "--format", "ids", "--dtype", "fp32");
+        Run split = run("", "generate", "--model", model, "--prompt-ids", "1,2,3", "--max-new-tokens", "8", "--temperature", "0",
+                "--format", "ids", "--dtype", "fp32", "--device", "cpu,cpu");
+        assertEquals(0, split.exit(), split.err());
+        assertEquals(one.out(), split.out());
+        Run mixed = run("", "generate", "--model", model, "--prompt-ids", "1", "--device", "cpu,cuda:0");
+        assertNotEquals(0, mixed.exit());
+        assertTrue(mixed.err().contains("mixes the CPU and CUDA devices"), mixed.err());
+        Run info = run("", "info", "--device", "cpu,cpu");
+        assertEquals(0, info.exit(), info.err());
+        assertEquals(2, info.out().split("cpu: ok", -1).length - 1, info.out());
+    }
+
+    @Test
     void logitsWritesAllPositions() throws Exception {
         Path out = tmp.resolve("logits.json");
         Run r = run("", "logits", "--model", model(Architecture.QWEN).toString(), "--prompt-ids", "5,6,7", "--out", out.toString(),

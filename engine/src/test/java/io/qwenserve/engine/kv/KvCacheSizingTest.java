@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.qwenserve.engine.config.Architecture;
 import io.qwenserve.engine.config.ModelConfig;
 import io.qwenserve.engine.kv.KvCacheSizing.DeviceMemory;
+import io.qwenserve.engine.kv.KvCacheSizing.DeviceShare;
 import io.qwenserve.engine.kv.KvCacheSizing.Plan;
 import io.qwenserve.engine.model.Precision;
 import java.util.List;
@@ -12,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The KV cache sizing rules with injected memory readings: the CUDA rule (gpu-memory-utilization) on the shapes of
- * Qwen-7B-Chat and an 80 GB GPU, and the CPU rule.
+ * Qwen-7B-Chat and an 80 GB GPU, the same model split over two 24 GiB GPUs, and the CPU rule.
  */
 class KvCacheSizingTest {
     static final long MIB = 1L << 20;
@@ -95,6 +96,41 @@ class KvCacheSizingTest {
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> KvCacheSizing.cuda(QWEN_7B, Precision.BF16, BLOCK, 0, 70 * GIB, 0.9, m, activations()));
         assertTrue(e.getMessage().contains("do not fit"), e.getMessage());
+    }
+
+    @Test
+    void overTwoDevicesEachHoldsItsLayersAndTheFullerOneSetsTheBlocks() {
+        // Qwen-7B over two 16 GiB cards, 16 layers each: the first also holds the embedding, the second the head
+        long total = 16 * GIB;
+        long half = (WEIGHTS_AND_CONTEXT - 500 * MIB) / 2;
+        DeviceShare first = new DeviceShare("cuda:0", 16, new DeviceMemory(total - half - 500 * MIB, total));
+        DeviceShare second = new DeviceShare("cuda:1", 16, new DeviceMemory(total - half - 500 * MIB - GIB, total)); // 1 GiB more in use
+        Plan p = KvCacheSizing.cuda(QWEN_7B, Precision.BF16, BLOCK, 0, 0, 0.90, List.of(first, second), activations());
+        long perBlockEach = PagedKvCache.bytesPerToken(QWEN_7B, Precision.BF16, 16) * BLOCK;
+        long secondKv = (long) (0.90 * total) - (total - second.memory().free()) - activations();
+        assertEquals(secondKv / perBlockEach, p.blocks(), "the fuller device's room, at half a block's bytes per block");
+        assertTrue(p.rule().contains("cuda:0 (16 layers)") && p.rule().contains("cuda:1 (16 layers)"), p.rule());
+        // one 16 GiB card cannot hold the bf16 weights and a cache within 0.90 of it; two hold about 19k tokens
+        assertThrows(IllegalStateException.class, () -> cuda(0.90, total - WEIGHTS_AND_CONTEXT, total));
+        System.out.printf("Qwen-7B bf16 over two injected 16 GiB cards: %d tokens (%s)%n", p.tokens(), p.rule());
+        assertTrue(p.tokens() > 15_000 && p.tokens() < 25_000, p.tokens() + " tokens");
+        // one device in the list: the single-device rule
+        Plan alone = KvCacheSizing.cuda(QWEN_7B, Precision.BF16, BLOCK, 0, 0, 0.90,
+                List.of(new DeviceShare("cuda:0", 32, new DeviceMemory(H100_TOTAL - WEIGHTS_AND_CONTEXT, H100_TOTAL))), activations());
+        assertEquals(cuda(0.90, H100_TOTAL - WEIGHTS_AND_CONTEXT, H100_TOTAL), alone);
+    }
+
+    @Test
+    void aBudgetOverTwoDevicesMustFitEach() {
+        long total = 24 * GIB;
+        DeviceShare roomy = new DeviceShare("cuda:0", 16, new DeviceMemory(16 * GIB, total));
+        DeviceShare full = new DeviceShare("cuda:1", 16, new DeviceMemory(5 * GIB, total));
+        // 16,000 tokens: 3.9 GiB of K/V on each device, plus 1.1 GiB of activations, fits 16 GiB free but not 5 GiB
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> KvCacheSizing.cuda(QWEN_7B, Precision.BF16,
+                BLOCK, 16_000, 0, 0.9, List.of(roomy, full), activations()));
+        assertTrue(e.getMessage().contains("cuda:1 (16 layers)") && e.getMessage().contains("do not fit"), e.getMessage());
+        assertEquals(1000, KvCacheSizing.cuda(QWEN_7B, Precision.BF16, BLOCK, 16_000, 0, 0.9, List.of(roomy, roomy),
+                activations()).blocks());
     }
 
     @Test

@@ -29,7 +29,7 @@ class KernelTunerTest {
             }
             int[] prompt = ModelVsReferenceTest.ids(3, 12);
             double[][] expected = ReferenceQwen.load(dir).logits(prompt);
-            try (PagedKvCache cache = new PagedKvCache(m.config(), 4, 8, Precision.F32, m.device());
+            try (PagedKvCache cache = new PagedKvCache(m.config(), 4, 8, Precision.F32, m.devices());
                  Tensor logits = m.forward(new ForwardBatch(prompt, List.of(new ForwardBatch.Slice(prompt.length, prompt.length,
                          new int[] {2, 0}, 1.0, ForwardBatch.Logits.ALL))), cache)) {
                 float[] got = Torch.toFloats(logits);

@@ -100,8 +100,8 @@ class ModelVsReferenceTest {
         int[] seq = ids(9, 37);
         int prefill = 11;
         try (QwenModel m = ModelLoader.load(dir, TestDevice.options(Precision.F32));
-             PagedKvCache cache = new PagedKvCache(m.config(), 8, 8, Precision.F32, m.device());
-             PagedKvCache fresh = new PagedKvCache(m.config(), 8, 8, Precision.F32, m.device())) {
+             PagedKvCache cache = new PagedKvCache(m.config(), 8, 8, Precision.F32, m.devices());
+             PagedKvCache fresh = new PagedKvCache(m.config(), 8, 8, Precision.F32, m.devices())) {
             int[] blocks = {5, 2, 7, 0, 3};
             double alpha = m.rope().ntkAlpha(prefill);
             float[][] full = rows(m.forward(batch(seq, seq.length, seq.length, blocks, alpha, ForwardBatch.Logits.ALL), fresh));

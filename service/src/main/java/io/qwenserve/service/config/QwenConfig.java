@@ -65,7 +65,7 @@ public interface QwenConfig {
         @WithDefault("bf16")
         String dtype();
 
-        /** cpu, cuda or cuda:N. */
+        /** cpu, cuda, cuda:N, or a list (cuda:0,cuda:1) over which the decoder layers are split evenly. */
         @WithDefault("cpu")
         String device();
 
