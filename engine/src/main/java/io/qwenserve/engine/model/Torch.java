@@ -25,7 +25,7 @@ public final class Torch {
         String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
         if (s.contains(",")) {
             throw new IllegalArgumentException("'" + spec + "' is a device list; one device is expected here (cpu, cuda or "
-                    + "cuda:N; a list splits a served model's layers: see DeviceMap)");
+                    + "cuda:N; a list splits a served model's layers: README, Several GPUs)");
         }
         if (s.equals("cpu")) {
             return new Device(torch.DeviceType.CPU);

@@ -118,7 +118,7 @@ class ModelVsReferenceTest {
         return new ForwardBatch(tokens, List.of(new ForwardBatch.Slice(queryLen, contextLen, blocks, alpha, logits)));
     }
 
-    private static float[][] rows(Tensor logits) {
+    static float[][] rows(Tensor logits) {
         try (logits) {
             float[] flat = Torch.toFloats(logits);
             int v = (int) logits.size(1);

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
-import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,7 +88,8 @@ class MultiDeviceModelTest {
         try (PagedKvCache ca = new PagedKvCache(a.config(), 16, 8, Precision.F32, a.devices());
              PagedKvCache cb = new PagedKvCache(b.config(), 16, 8, Precision.F32, b.devices())) {
             for (int s = 0; s < steps.size(); s++) {
-                assertSameLogits(rows(a.forward(steps.get(s), ca)), rows(b.forward(steps.get(s), cb)), name + " step " + s);
+                assertSameLogits(ModelVsReferenceTest.rows(a.forward(steps.get(s), ca)),
+                        ModelVsReferenceTest.rows(b.forward(steps.get(s), cb)), name + " step " + s);
             }
         }
     }
@@ -165,17 +165,5 @@ class MultiDeviceModelTest {
             slices.add(new ForwardBatch.Slice(tokens[s].length, contextLens[s], blocks[s], alphas[s], ForwardBatch.Logits.LAST));
         }
         return new ForwardBatch(all, slices);
-    }
-
-    private static float[][] rows(Tensor logits) {
-        try (logits) {
-            float[] flat = Torch.toFloats(logits);
-            int v = (int) logits.size(1);
-            float[][] out = new float[flat.length / v][];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = java.util.Arrays.copyOfRange(flat, i * v, (i + 1) * v);
-            }
-            return out;
-        }
     }
 }
