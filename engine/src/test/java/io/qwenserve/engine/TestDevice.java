@@ -1,6 +1,7 @@
 package io.qwenserve.engine;
 
 import io.qwenserve.engine.cuda.Cuda;
+import io.qwenserve.engine.model.DeviceMap;
 import io.qwenserve.engine.model.ModelOptions;
 import io.qwenserve.engine.model.Precision;
 import io.qwenserve.engine.model.Torch;
@@ -48,9 +49,10 @@ public final class TestDevice {
     }
 
     /**
-     * A list of {@code stages} devices of the kind under test, for a model split over them: {@code cpu,cpu,...} on
-     * the CPU; on CUDA the devices {@code cuda:0..} where there are that many, else the device under test repeated
-     * (which runs the split on one GPU). Skips when the device cannot be used.
+     * A list of {@code stages} devices of the kind under test, for a model split over them, as the model spells it
+     * ({@code DeviceMap#spec}): {@code cpu,cpu,...} on the CPU; on CUDA the devices {@code cuda:0..} where there are
+     * that many, else the device under test repeated (which runs the split on one GPU). Skips when the device cannot
+     * be used.
      */
     public static String list(int stages) {
         assumeAvailable();
@@ -58,7 +60,7 @@ public final class TestDevice {
             return java.util.stream.IntStream.range(0, stages).mapToObj(i -> "cuda:" + i)
                     .collect(java.util.stream.Collectors.joining(","));
         }
-        return String.join(",", java.util.Collections.nCopies(stages, name()));
+        return String.join(",", java.util.Collections.nCopies(stages, DeviceMap.names(name()).get(0)));
     }
 
     /** Options for a model on the device under test (skips when it cannot be used). */

@@ -38,9 +38,14 @@ public final class PagedKvCache implements AutoCloseable {
         this.numBlocks = numBlocks;
         this.pools = new Tensor[cfg.numLayers()];
         long slots = (long) numBlocks * blockSize;
-        for (int i = 0; i < cfg.numLayers(); i++) {
-            // uninitialised: a slot is always written before it is read, and untouched pages cost no memory yet
-            pools[i] = torch.empty(new long[] {slots, 2L * cfg.kvSize()}, Torch.options(precision.scalarType(), devices.forLayer(i)), null);
+        try {
+            for (int i = 0; i < cfg.numLayers(); i++) {
+                // uninitialised: a slot is always written before it is read, and untouched pages cost no memory yet
+                pools[i] = torch.empty(new long[] {slots, 2L * cfg.kvSize()}, Torch.options(precision.scalarType(), devices.forLayer(i)), null);
+            }
+        } catch (RuntimeException e) { // out of memory on a later device: release the pools made so far
+            close();
+            throw e;
         }
         this.bytes = bytesPerToken(cfg, precision) * slots;
     }
@@ -90,7 +95,9 @@ public final class PagedKvCache implements AutoCloseable {
     @Override
     public void close() {
         for (Tensor p : pools) {
-            p.close();
+            if (p != null) {
+                p.close();
+            }
         }
     }
 }

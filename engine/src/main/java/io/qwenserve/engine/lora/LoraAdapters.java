@@ -2,6 +2,7 @@ package io.qwenserve.engine.lora;
 
 import io.qwenserve.engine.api.AdapterInfo;
 import io.qwenserve.engine.config.ModelConfig;
+import io.qwenserve.engine.model.DeviceMap;
 import io.qwenserve.engine.model.QwenModel;
 import io.qwenserve.engine.train.AdapterConfig;
 import io.qwenserve.engine.train.PeftAdapter;
@@ -14,7 +15,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
-import io.qwenserve.engine.model.DeviceMap;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**

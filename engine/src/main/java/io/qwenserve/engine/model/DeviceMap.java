@@ -81,6 +81,9 @@ public final class DeviceMap {
             if (!s.equals("cpu") && !s.matches("cuda:[0-9]{1,3}")) {
                 throw new IllegalArgumentException("unknown device '" + part.trim() + "' (expected cpu, cuda or cuda:N)");
             }
+            if (!s.equals("cpu")) {
+                s = "cuda:" + Integer.parseInt(s.substring(5)); // cuda:01 is cuda:1
+            }
             out.add(s);
         }
         if (out.stream().map(n -> n.equals("cpu")).distinct().count() > 1) {

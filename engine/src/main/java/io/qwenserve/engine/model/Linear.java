@@ -292,6 +292,11 @@ public final class Linear implements AutoCloseable {
         return EnumSet.copyOf(held);
     }
 
+    /** The tensors a CUDA (or any) step reads: the plain weight, the int4 forms, the bias (those held). */
+    java.util.List<Tensor> tensors() {
+        return java.util.stream.Stream.of(plain, int4, int4ScalesZeros, bias).filter(java.util.Objects::nonNull).toList();
+    }
+
     public long inFeatures() {
         return inFeatures;
     }

@@ -79,11 +79,13 @@ public final class ModelLoader {
             if (gptq != null) {
                 logGptq(dir, gptq, layers, policy, options.precision());
             }
+            QwenModel model = new QwenModel(cfg, options.precision(), devices, embedding, layers, finalNorm, lmHead, policy,
+                    gptq != null ? "gptq-int4" : options.quantization().cliName());
             if (devices.stages() > 1) {
+                model.checkPlacement();
                 java.util.logging.Logger.getLogger(ModelLoader.class.getName()).info(dir + ": " + devices.describe());
             }
-            return new QwenModel(cfg, options.precision(), devices, embedding, layers, finalNorm, lmHead, policy,
-                    gptq != null ? "gptq-int4" : options.quantization().cliName());
+            return model;
         }
     }
 

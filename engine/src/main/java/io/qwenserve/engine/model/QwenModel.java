@@ -154,7 +154,7 @@ public final class QwenModel implements AutoCloseable {
         try (PointerScope step = new PointerScope()) {
             StepBuffer buf = new StepBuffer();
             Step s = prepare(batch, cache, buf);
-            upload(buf);
+            upload(s, buf);
             Tensor logits = forward(s, buf, cache);
             logits.retainReference(); // survives the step's scope; the caller closes it
             return logits;
@@ -164,21 +164,29 @@ public final class QwenModel implements AutoCloseable {
     /** A step packed into a {@link StepBuffer}, ready to run once the buffer is on the device. */
     public static final class Step {
         private final StepInputs.Packed packed;
+        private final int bytes; // the forward pass's sections end here; later ones (the sampler's) serve the last device
 
-        private Step(StepInputs.Packed packed) {
+        private Step(StepInputs.Packed packed, int bytes) {
             this.packed = packed;
+            this.bytes = bytes;
         }
     }
 
     /** Host side of a step: packs its inputs into {@code buf}, which the caller then {@link #upload}s. */
     public Step prepare(ForwardBatch batch, PagedKvCache cache, StepBuffer buf) {
-        return new Step(StepInputs.pack(batch, ropes[0], cache.blockSize(), buf));
+        StepInputs.Packed packed = StepInputs.pack(batch, ropes[0], cache.blockSize(), buf);
+        return new Step(packed, buf.size());
     }
 
-    /** Copies a step's inputs to every device the model runs on (once each; the last one also serves the sampler). */
-    public void upload(StepBuffer buf) {
-        for (Device d : devices.distinct()) {
-            buf.upload(d);
+    /**
+     * Copies a step's inputs to every device the model runs on, once each: the whole buffer to the last device (the
+     * logits and the sampler are there), the forward pass's sections only to the others.
+     */
+    public void upload(Step step, StepBuffer buf) {
+        String last = devices.name(devices.stages() - 1);
+        for (int s = 0; s < devices.stages(); s++) { // StepBuffer copies once per device, the first call's part
+            boolean sampler = devices.name(s).equals(last);
+            buf.upload(devices.device(s), sampler ? buf.size() : step.bytes);
         }
     }
 
@@ -301,6 +309,48 @@ public final class QwenModel implements AutoCloseable {
         }
         all.add(lmHead);
         return all;
+    }
+
+    /**
+     * Checks that every tensor the model keeps is on the device its {@link DeviceMap} says: each layer's on its
+     * stage's, the embedding on the first, the final norm and head on the last (a misplaced tensor would otherwise fail
+     * mid-step, or copy silently).
+     *
+     * @throws IllegalStateException naming the first misplaced tensor
+     */
+    void checkPlacement() {
+        on(embedding, devices.name(0), "embedding");
+        for (int i = 0; i < layers.length; i++) {
+            Layer l = layers[i];
+            String d = devices.name(devices.stageOf(i));
+            String at = "layer " + i + " ";
+            on(l.inputNorm(), d, at + "input norm");
+            on(l.postNorm(), d, at + "post-attention norm");
+            on(l.qNorm(), d, at + "q norm");
+            on(l.kNorm(), d, at + "k norm");
+            for (Linear lin : new Linear[] {l.qkv(), l.out(), l.gateUp(), l.down()}) {
+                for (Tensor t : lin.tensors()) {
+                    on(t, d, at + "linear [" + lin.outFeatures() + ", " + lin.inFeatures() + "]");
+                }
+            }
+        }
+        String last = devices.name(devices.stages() - 1);
+        on(finalNorm, last, "final norm");
+        for (Tensor t : lmHead.tensors()) {
+            on(t, last, "output head");
+        }
+    }
+
+    private static void on(Tensor t, String device, String what) {
+        if (t == null) {
+            return;
+        }
+        try (PointerScope scope = new PointerScope()) {
+            String actual = t.device().str().getString();
+            if (!actual.equals(device)) {
+                throw new IllegalStateException(what + " is on " + actual + ", expected " + device);
+            }
+        }
     }
 
     /** The device of linear {@code i} of {@link #linears()}. */

@@ -86,6 +86,14 @@ public final class StepBuffer {
      * tensor.
      */
     public void upload(Device device) {
+        upload(device, size);
+    }
+
+    /**
+     * Copies the sections that start before byte {@code bytes} (an offset {@link #put} returned, or {@link #size()}) to
+     * {@code device}, once per device: what a device that reads only the first sections needs.
+     */
+    public void upload(Device device, int bytes) {
         if (index(device) >= 0) {
             return;
         }
@@ -94,8 +102,9 @@ public final class StepBuffer {
             host = fill(pinned);
             hostPinned = pinned;
         }
-        Tensor on = device.is_cpu() ? host
-                : host.to(device, ScalarType.Byte, true, false, new org.bytedeco.pytorch.MemoryFormatOptional());
+        Tensor part = bytes >= size ? host : host.narrow(0, 0, Math.max(8, bytes));
+        Tensor on = device.is_cpu() ? part
+                : part.to(device, ScalarType.Byte, true, false, new org.bytedeco.pytorch.MemoryFormatOptional());
         Transfers.countToDevice();
         uploaded.add(on);
         devices.add(device.str().getString());
@@ -136,6 +145,10 @@ public final class StepBuffer {
         int i = index(device);
         if (i < 0) {
             throw new IllegalStateException("step inputs not uploaded to " + device.str().getString());
+        }
+        if (offset + length > uploaded.get(i).size(0)) {
+            throw new IllegalStateException("step inputs: bytes " + offset + ".." + (offset + length) + " were not uploaded to "
+                    + device.str().getString());
         }
         return uploaded.get(i).narrow(0, offset, length).view(type);
     }

@@ -82,7 +82,7 @@ final class ModelRunner {
             StepBuffer buf = new StepBuffer();
             QwenModel.Step forward = model.prepare(new ForwardBatch(tokens, slices, loras), cache, buf);
             Sampler.Prepared sampling = rows.isEmpty() ? null : sampler.prepare(rows, model.config().vocabSize(), buf);
-            model.upload(buf);
+            model.upload(forward, buf);
             Tensor logits = model.forward(forward, buf, cache);
             if (rows.isEmpty()) {
                 return ModelRunnerOutput.NONE;

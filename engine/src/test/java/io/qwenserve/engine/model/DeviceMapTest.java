@@ -54,7 +54,7 @@ class DeviceMapTest {
 
     @Test
     void namesAreNormalisedAndBadListsRefusedWithTheReason() {
-        assertEquals(List.of("cuda:0", "cuda:1"), DeviceMap.names(" CUDA , cuda:1"));
+        assertEquals(List.of("cuda:0", "cuda:1", "cuda:1"), DeviceMap.names(" CUDA , cuda:1,cuda:01"));
         assertEquals(List.of("cpu"), DeviceMap.names("cpu"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> DeviceMap.names("cuda:0,,cuda:1")).getMessage()
                 .contains("empty entry"));

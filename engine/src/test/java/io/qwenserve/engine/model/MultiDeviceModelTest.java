@@ -123,6 +123,37 @@ class MultiDeviceModelTest {
         }
     }
 
+    /**
+     * Every tensor where the device list puts it: weights (checked at load), KV pools, LoRA weights, logits. On the
+     * CPU every name is {@code cpu}; this is the check that tells a misplaced tensor on two GPUs.
+     */
+    @Test
+    void everyTensorIsOnItsLayersDevice() {
+        Path base = TestModels.get("qwen2-5layers", RandomCheckpoint.Spec.tiny(Architecture.QWEN2).withLayers(5));
+        Path adapter = RandomAdapter.write(base, tmp.resolve("adapter-5layers"), 4, 3);
+        try (QwenModel m = ModelLoader.load(base, TestDevice.options(Precision.F32).withDevice(TestDevice.list(2)));
+             PagedKvCache cache = new PagedKvCache(m.config(), 4, 8, Precision.F32, m.devices());
+             LoraAdapters lora = LoraAdapters.load(m, "base", Map.of("x", adapter), 1);
+             org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+            m.checkPlacement();
+            DeviceMap d = m.devices();
+            for (int i = 0; i < 5; i++) {
+                String expected = d.name(d.stageOf(i));
+                assertEquals(expected, cache.rows(i).device().str().getString(), "KV pool of layer " + i);
+                for (io.qwenserve.engine.lora.LoraWeights.Target t : io.qwenserve.engine.lora.LoraWeights.Target.values()) {
+                    io.qwenserve.engine.lora.LoraWeights.Pair p = lora.weights("x", Set.of()).pair(i, t);
+                    assertEquals(expected, p.a().device().str().getString(), "LoRA A of layer " + i + " " + t);
+                    assertEquals(expected, p.parts().get(0).bT().device().str().getString(), "LoRA B of layer " + i + " " + t);
+                }
+            }
+            ForwardBatch one = new ForwardBatch(new int[] {1, 2, 3}, List.of(new ForwardBatch.Slice(3, 3, new int[] {0},
+                    1.0, ForwardBatch.Logits.LAST)));
+            try (org.bytedeco.pytorch.Tensor logits = m.forward(one, cache)) {
+                assertEquals(d.name(d.stages() - 1), logits.device().str().getString(), "logits on the last device");
+            }
+        }
+    }
+
     @Test
     void aListLongerThanTheLayersIsRefusedAtLoad() {
         Path dir = TestModels.tiny(Architecture.QWEN2); // 2 layers

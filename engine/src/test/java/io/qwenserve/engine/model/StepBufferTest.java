@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A step's host inputs in one buffer: sections of every type, each 8-byte aligned, reach the device in one counted copy
- * and read back as views; the first n values of a longer array are taken as they are at the upload.
+ * and read back as views; the first n values of a longer array are taken as they are at the upload; a device can take
+ * the first sections only.
  */
 @Tag(TestDevice.TAG)
 class StepBufferTest {
@@ -59,6 +60,19 @@ class StepBufferTest {
             StepBuffer buf = new StepBuffer();
             buf.upload(device);
             assertEquals(0, buf.longs(device, 0, 0).numel());
+        }
+    }
+
+    @Test
+    void aDeviceGetsOnlyTheSectionsBeforeItsEnd() {
+        try (PointerScope scope = new PointerScope()) {
+            StepBuffer buf = new StepBuffer();
+            int a = buf.put(new long[] {4, 5});
+            int b = buf.put(new float[] {1.5f});
+            buf.upload(device, b); // a stage before the last: the forward pass's sections only
+            assertArrayEquals(new long[] {4, 5}, Torch.toLongs(buf.longs(device, a, 2)));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> buf.floats(device, b, 1));
+            assertTrue(e.getMessage().contains("were not uploaded"), e.getMessage());
         }
     }
 }

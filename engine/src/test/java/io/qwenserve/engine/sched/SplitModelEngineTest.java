@@ -13,6 +13,7 @@ import io.qwenserve.engine.api.SamplingOptions;
 import io.qwenserve.engine.config.Architecture;
 import io.qwenserve.engine.lora.LoraAdapters;
 import io.qwenserve.engine.lora.RandomAdapter;
+import io.qwenserve.engine.model.DeviceMap;
 import io.qwenserve.engine.model.Precision;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,7 +66,7 @@ class SplitModelEngineTest {
                 .withMaxModelLen(128);
         try (LoadedModel m = LoadedModel.load(base, TestDevice.options(Precision.F32).withDevice(devices));
              Engine e = new Engine(m, config, EngineListener.NONE, LoraAdapters.load(m.model(), "base", adapters, 2))) {
-            assertEquals(devices, e.modelInfo().device());
+            assertEquals(String.join(",", DeviceMap.names(devices)), e.modelInfo().device());
             List<GenerationStream> streams = new ArrayList<>();
             for (Ask a : asks) {
                 streams.add(e.submit(GenerationRequest.of(a.id(), new Prompt.Ids(a.prompt()), a.sampling()).withAdapter(a.adapter())));
