@@ -1,7 +1,6 @@
 package io.qwenserve.engine.model;
 
 import io.qwenserve.engine.kv.PagedKvCache;
-import java.util.Arrays;
 import java.util.List;
 import org.bytedeco.pytorch.Tensor;
 
@@ -42,13 +41,7 @@ public final class PromptLogits implements AutoCloseable {
                 model.rope().ntkAlpha(prompt.length), allPositions ? ForwardBatch.Logits.ALL : ForwardBatch.Logits.LAST));
         ForwardBatch batch = new ForwardBatch(prompt, slice, lora == null ? List.of() : java.util.Collections.singletonList(lora));
         try (Tensor logits = model.forward(batch, cache)) {
-            float[] flat = Torch.toFloats(logits);
-            int v = (int) logits.size(1);
-            float[][] rows = new float[flat.length / v][];
-            for (int i = 0; i < rows.length; i++) {
-                rows[i] = Arrays.copyOfRange(flat, i * v, (i + 1) * v);
-            }
-            return rows;
+            return Torch.rows(logits);
         }
     }
 

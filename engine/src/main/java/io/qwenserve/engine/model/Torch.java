@@ -89,6 +89,17 @@ public final class Torch {
         }
     }
 
+    /** Copies a [R, V] tensor of any float type and device into R float rows. */
+    public static float[][] rows(Tensor t) {
+        float[] flat = toFloats(t);
+        int v = (int) t.size(1);
+        float[][] rows = new float[flat.length / v][];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = java.util.Arrays.copyOfRange(flat, i * v, (i + 1) * v);
+        }
+        return rows;
+    }
+
     /** Copies an integer tensor into a new int array. */
     public static int[] toInts(Tensor t) {
         Transfers.countToHost();

@@ -70,13 +70,7 @@ final class JsonObjects {
         if (extraValue != null) {
             List<String> names = new ArrayList<>(props.keySet());
             Supplier<Nfa.Frag> value = extraValue;
-            Supplier<Nfa.Frag> pair = () -> nfa.seq(t.stringExcept(names), t.ws(), nfa.literal(":"), t.ws(), value.get());
-            Nfa.Frag first = pair.get();
-            nfa.connect(a, first.start());
-            nfa.connect(first.end(), b);
-            Nfa.Frag more = nfa.seq(separator(nfa, t), pair.get());
-            nfa.connect(b, more.start());
-            nfa.connect(more.end(), b);
+            pairs(nfa, t, a, b, () -> nfa.seq(t.stringExcept(names), t.ws(), nfa.literal(":"), t.ws(), value.get()));
         }
         return close(nfa, t, open.start(), a, b);
     }
@@ -85,14 +79,18 @@ final class JsonObjects {
     static Nfa.Frag anyObject(Nfa nfa, JsonTerminals t, JsonSchemaCompiler c) {
         Nfa.Frag open = nfa.seq(nfa.literal("{"), t.ws());
         int a = open.end(), b = nfa.newState();
-        Supplier<Nfa.Frag> pair = () -> nfa.seq(t.string(0, -1), t.ws(), nfa.literal(":"), t.ws(), c.anyValue());
+        pairs(nfa, t, a, b, () -> nfa.seq(t.string(0, -1), t.ws(), nfa.literal(":"), t.ws(), c.anyValue()));
+        return close(nfa, t, open.start(), a, b);
+    }
+
+    /** One or more {@code pair}s from state {@code a} to {@code b} (none, some): the first, then separated ones. */
+    private static void pairs(Nfa nfa, JsonTerminals t, int a, int b, Supplier<Nfa.Frag> pair) {
         Nfa.Frag first = pair.get();
         nfa.connect(a, first.start());
         nfa.connect(first.end(), b);
         Nfa.Frag more = nfa.seq(separator(nfa, t), pair.get());
         nfa.connect(b, more.start());
         nfa.connect(more.end(), b);
-        return close(nfa, t, open.start(), a, b);
     }
 
     private static Nfa.Frag close(Nfa nfa, JsonTerminals t, int start, int none, int some) {

@@ -79,6 +79,27 @@ public final class TokenMask {
         }
     }
 
+    /** The {@code k}-th allowed regular token id, ascending ({@code 0 <= k < count()}): a uniform draw's pick. */
+    public int allowed(int k) {
+        if (k < 0 || k >= count) {
+            throw new IndexOutOfBoundsException("allowed token " + k + " of " + count);
+        }
+        if (ids != null) {
+            return ids[k];
+        }
+        for (int w = 0; ; w++) {
+            int c = Long.bitCount(bits[w]);
+            if (k < c) {
+                long x = bits[w];
+                for (int i = 0; i < k; i++) {
+                    x &= x - 1;
+                }
+                return (w << 6) + Long.numberOfTrailingZeros(x);
+            }
+            k -= c;
+        }
+    }
+
     /** The allowed ids as a bitset of {@code ceil(vocabSize / 64)} words (a copy). */
     public long[] toBits() {
         if (bits != null) {

@@ -1,5 +1,6 @@
 package io.qwenserve.engine.lora;
 
+import static io.qwenserve.engine.TestLogits.maxAbsDiff;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.qwenserve.engine.LoadedModel;
@@ -192,15 +193,5 @@ class LoraServingTest {
             assertTrue(ex.getMessage().contains("'v1'") && ex.getMessage().contains("transformer.h.0.attn.c_attn.lora_A.weight"),
                     ex.getMessage());
         }
-    }
-
-    static double maxAbsDiff(float[][] a, float[][] b) {
-        double worst = 0;
-        for (int t = 0; t < a.length; t++) {
-            for (int v = 0; v < a[t].length; v++) {
-                worst = Math.max(worst, Math.abs((double) a[t][v] - b[t][v]));
-            }
-        }
-        return worst;
     }
 }

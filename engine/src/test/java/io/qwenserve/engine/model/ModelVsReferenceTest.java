@@ -120,13 +120,7 @@ class ModelVsReferenceTest {
 
     static float[][] rows(Tensor logits) {
         try (logits) {
-            float[] flat = Torch.toFloats(logits);
-            int v = (int) logits.size(1);
-            float[][] out = new float[flat.length / v][];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = java.util.Arrays.copyOfRange(flat, i * v, (i + 1) * v);
-            }
-            return out;
+            return Torch.rows(logits);
         }
     }
 

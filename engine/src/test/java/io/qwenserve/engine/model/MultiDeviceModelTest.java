@@ -1,5 +1,6 @@
 package io.qwenserve.engine.model;
 
+import static io.qwenserve.engine.TestLogits.maxAbsDiff;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.qwenserve.engine.TestDevice;
@@ -166,16 +167,6 @@ class MultiDeviceModelTest {
         assertEquals(expected.length, got.length, where + ": rows");
         double diff = maxAbsDiff(expected, got);
         assertTrue(diff <= tolerance(), where + ": max |Δlogit| " + diff + " > " + tolerance());
-    }
-
-    private static double maxAbsDiff(float[][] a, float[][] b) {
-        double worst = 0;
-        for (int t = 0; t < a.length; t++) {
-            for (int v = 0; v < a[t].length; v++) {
-                worst = Math.max(worst, Math.abs(a[t][v] - b[t][v]));
-            }
-        }
-        return worst;
     }
 
     private static int[] slice(int[] ids, int from, int n) {

@@ -47,7 +47,7 @@ final class Walks {
                 assertTrue(m.accept(QwenTokenizer.IM_END));
                 return new Walk(out.toString(StandardCharsets.UTF_8), out.toByteArray(), ids, true);
             }
-            int id = step < FINISH_AFTER ? nth(mask.toBits(), rnd.nextInt(mask.count())) : finisher(mask, rnd);
+            int id = step < FINISH_AFTER ? mask.allowed(rnd.nextInt(mask.count())) : finisher(mask, rnd);
             assertTrue(m.allows(id), "mask allows " + id + " but the matcher does not");
             assertTrue(m.accept(id));
             ids.add(id);
@@ -64,21 +64,6 @@ final class Walks {
                 ids.add(id);
             }
         }
-        return ids.isEmpty() ? nth(mask.toBits(), rnd.nextInt(mask.count())) : ids.get(rnd.nextInt(ids.size()));
-    }
-
-    static int nth(long[] bits, int k) {
-        for (int w = 0; w < bits.length; w++) {
-            int c = Long.bitCount(bits[w]);
-            if (k < c) {
-                long x = bits[w];
-                for (int i = 0; i < k; i++) {
-                    x &= x - 1;
-                }
-                return (w << 6) + Long.numberOfTrailingZeros(x);
-            }
-            k -= c;
-        }
-        throw new IllegalArgumentException("fewer set bits than asked");
+        return ids.isEmpty() ? mask.allowed(rnd.nextInt(mask.count())) : ids.get(rnd.nextInt(ids.size()));
     }
 }

@@ -2,6 +2,7 @@ package io.qwenserve.engine.train;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.qwenserve.engine.TestLogits;
 import io.qwenserve.engine.TestModels;
 import io.qwenserve.engine.config.Architecture;
 import io.qwenserve.engine.config.ModelConfig;
@@ -70,9 +71,9 @@ class LoraMergeEquivalenceTest {
 
         float[][] engineBase = engineLogits(base, prompt);
         float[][] engineMerged = engineLogits(merged, prompt);
-        double baseDiff = TrainEval.maxAbsDiff(baseTrain, engineBase);
-        double mergedDiff = TrainEval.maxAbsDiff(adapted, engineMerged);
-        double moved = TrainEval.maxAbsDiff(adapted, baseTrain);
+        double baseDiff = TestLogits.maxAbsDiff(baseTrain, engineBase);
+        double mergedDiff = TestLogits.maxAbsDiff(adapted, engineMerged);
+        double moved = TestLogits.maxAbsDiff(adapted, baseTrain);
         System.out.printf("%s: train vs engine base %.2e, LoRA vs merged %.2e, LoRA moved logits by %.3f%n", arch, baseDiff,
                 mergedDiff, moved);
         assertTrue(baseDiff <= TOLERANCE, arch + ": trainable forward vs engine: " + baseDiff);

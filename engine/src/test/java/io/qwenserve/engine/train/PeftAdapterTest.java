@@ -2,6 +2,7 @@ package io.qwenserve.engine.train;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.qwenserve.engine.TestLogits;
 import io.qwenserve.engine.TestModels;
 import io.qwenserve.engine.checkpoint.Checkpoint;
 import io.qwenserve.engine.checkpoint.DType;
@@ -115,7 +116,7 @@ class PeftAdapterTest {
             }
             got = TrainEval.logits(m, prompt);
         }
-        double diff = TrainEval.maxAbsDiff(got, expected);
+        double diff = TestLogits.maxAbsDiff(got, expected);
         double moved = 0;
         for (int t = 0; t < prompt.length; t++) {
             for (int v = 0; v < expected[t].length; v++) {

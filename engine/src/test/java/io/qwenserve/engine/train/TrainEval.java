@@ -17,34 +17,7 @@ final class TrainEval {
             for (int i = 0; i < m.numLayers(); i++) {
                 x = m.layer(i, x, rope, false);
             }
-            Tensor logits = m.logits(x, null);
-            float[] flat = Torch.toFloats(logits);
-            int v = (int) logits.size(1);
-            float[][] rows = new float[prompt.length][];
-            for (int t = 0; t < prompt.length; t++) {
-                rows[t] = java.util.Arrays.copyOfRange(flat, t * v, (t + 1) * v);
-            }
-            return rows;
+            return Torch.rows(m.logits(x, null));
         }
-    }
-
-    static double maxAbsDiff(float[][] a, float[][] b) {
-        double worst = 0;
-        for (int t = 0; t < a.length; t++) {
-            for (int v = 0; v < a[t].length; v++) {
-                worst = Math.max(worst, Math.abs((double) a[t][v] - b[t][v]));
-            }
-        }
-        return worst;
-    }
-
-    static double maxAbsDiff(float[][] a, double[][] b) {
-        double worst = 0;
-        for (int t = 0; t < a.length; t++) {
-            for (int v = 0; v < a[t].length; v++) {
-                worst = Math.max(worst, Math.abs(a[t][v] - b[t][v]));
-            }
-        }
-        return worst;
     }
 }
